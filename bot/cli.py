@@ -1,0 +1,46 @@
+"""The ``quizbot`` command line: run the bot, practise in the terminal, check and import decks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quizbot",
+        description="A Telegram flashcard quiz bot that grades free-text answers point by point.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="validate card banks and summarise them")
+    check.add_argument("paths", nargs="*", help="YAML files or folders (default: QUIZBOT_CARDS)")
+
+    importer = commands.add_parser("import", help="convert a text, CSV or TSV deck into YAML")
+    importer.add_argument("file", help="a plain-text flashcard file, or a CSV/TSV export")
+    importer.add_argument("-o", "--output", help="where to write the YAML (default: stdout)")
+    importer.add_argument("--deck-id", help="the new deck's id (default: from the file name)")
+    importer.add_argument("--name", help="the new deck's name (default: from the file)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``quizbot`` console script; returns the process exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "check":
+        from bot.deck_tools import run_check
+
+        return run_check(args.paths, out=sys.stdout)
+    if args.command == "import":
+        from bot.deck_tools import run_import
+
+        return run_import(
+            args.file, output=args.output, deck_id=args.deck_id, name=args.name, out=sys.stdout
+        )
+    parser.error(f"unknown command {args.command!r}")
+    return 2
