@@ -14,6 +14,21 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    run = commands.add_parser("run", help="run the Telegram bot (long polling)")
+    run.add_argument("--token", help="bot token from @BotFather (env TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
+    run.add_argument("--cards", help="deck files or folders (env QUIZBOT_CARDS)")
+    run.add_argument("--api-base-url", help="Bot API server root (env TELEGRAM_API_BASE_URL)")
+    run.add_argument("--log-level", help="DEBUG, INFO, WARNING... (env QUIZBOT_LOG_LEVEL)")
+
+    practice = commands.add_parser("practice", help="practise a deck in the terminal, no token")
+    practice.add_argument("--deck", help="a deck id, or a YAML file (default: the first deck)")
+    practice.add_argument("-n", "--cards", type=int, default=10, help="cards in the round")
+    practice.add_argument("--cards-path", help="deck files or folders (env QUIZBOT_CARDS)")
+    practice.add_argument(
+        "--db", help="practice history file (env QUIZBOT_PRACTICE_DB, default ~/.quizbot/)"
+    )
+
     check = commands.add_parser("check", help="validate card banks and summarise them")
     check.add_argument("paths", nargs="*", help="YAML files or folders (default: QUIZBOT_CARDS)")
 
@@ -32,6 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "run":
+        from bot.runner import run_bot
+
+        return run_bot(args)
+    if args.command == "practice":
+        from bot.practice import run_practice
+
+        return run_practice(args, stdin=sys.stdin, out=sys.stdout)
     if args.command == "check":
         from bot.deck_tools import run_check
 

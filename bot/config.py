@@ -1,0 +1,58 @@
+"""Settings, read from the environment in one place (command-line flags override them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bot.cards import BUNDLED_CARDS
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
+DEFAULT_API_BASE_URL = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says how to fix it."""
+
+
+def parse_paths(value: str) -> list[Path]:
+    """Split a QUIZBOT_CARDS value: several files or folders, by os.pathsep or commas."""
+    parts = value.replace(",", os.pathsep).split(os.pathsep)
+    return [Path(part.strip()) for part in parts if part.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot needs to start, and nothing read from anywhere else."""
+
+    token: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    cards: tuple[Path, ...] = (BUNDLED_CARDS,)
+    api_base_url: str = DEFAULT_API_BASE_URL
+    log_level: str = "INFO"
+    admins: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        cards = parse_paths(env.get("QUIZBOT_CARDS", "")) or [BUNDLED_CARDS]
+        admins: set[int] = set()
+        for part in env.get("QUIZBOT_ADMINS", "").replace(",", " ").split():
+            if not part.lstrip("-").isdigit():
+                raise ConfigError(f"QUIZBOT_ADMINS must list numeric user ids, not {part!r}.")
+            admins.add(int(part))
+        return cls(
+            token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            cards=tuple(cards),
+            api_base_url=(env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/"),
+            log_level=(env.get("QUIZBOT_LOG_LEVEL") or "INFO").upper(),
+            admins=frozenset(admins),
+        )
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        """Apply command-line flags that were given (None means "not given")."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return replace(self, **given)  # type: ignore[arg-type]

@@ -1,0 +1,601 @@
+"""The repository layer: every piece of state the bot needs after a restart, over SQLAlchemy 2.
+
+SQLite (aiosqlite) is the embedded default and PostgreSQL (asyncpg) the scale-out option; the
+same Core queries serve both. Work happens in units of work (``Store.transaction()``), so that
+claiming an update and recording its effects commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    case,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.quiz import CardRecord, Streak, advance_streak
+
+log = logging.getLogger(__name__)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_versions = Table(
+    "schema_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("first_name", String(256), nullable=False, default=""),
+    Column("username", String(64)),
+    Column("language_code", String(16)),
+    Column("deck_id", String(200)),
+    Column("points", Integer, nullable=False, default=0),
+    Column("answered", Integer, nullable=False, default=0),
+    Column("correct", Integer, nullable=False, default=0),
+    Column("partial", Integer, nullable=False, default=0),
+    Column("wrong", Integer, nullable=False, default=0),
+    Column("streak_current", Integer, nullable=False, default=0),
+    Column("streak_best", Integer, nullable=False, default=0),
+    Column("streak_last_day", Date),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("round_id", Integer, primary_key=True, autoincrement=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("deck_id", String(200), nullable=False),
+    Column("card_ids", Text, nullable=False),  # JSON list, the round's cards in order
+    Column("position", Integer, nullable=False, default=0),
+    # asking: a question is open; reviewing: answered, waiting for Next; finished/stopped: closed
+    Column("state", String(16), nullable=False),
+    Column("hints_used", Integer, nullable=False, default=0),
+    Column("question_message_id", BigInteger),
+    Column("asked_at", UTCDateTime),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_rounds_open", "chat_id", "user_id", "state"),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("answer_id", Integer, primary_key=True, autoincrement=True),
+    Column("round_id", Integer, ForeignKey("rounds.round_id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("deck_id", String(200), nullable=False),
+    Column("card_id", String(200), nullable=False),
+    Column("answer_text", Text),
+    # answered: graded text; revealed: "Show answer"; skipped: not scored
+    Column("outcome", String(16), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("hints", Integer, nullable=False, default=0),
+    Column("grade_json", Text),  # which points were credited, with the student's words
+    Column("overridden", Boolean, nullable=False, default=False),
+    Column("overridden_at", UTCDateTime),
+    Column("update_id", BigInteger, unique=True),
+    Column("asked_at", UTCDateTime),
+    Column("answered_at", UTCDateTime, nullable=False),
+    Column("response_seconds", Float),
+    Index("ix_answers_user_card", "user_id", "deck_id", "card_id"),
+    Index("ix_answers_round", "round_id", "position"),
+)
+
+processed_updates = Table(
+    "processed_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("processed_at", UTCDateTime, nullable=False),
+)
+
+
+# --- rows handed to the service layer ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """Who sent an update, as Telegram describes them."""
+
+    user_id: int
+    first_name: str
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user_id: int
+    first_name: str
+    username: str | None
+    deck_id: str | None
+    points: int
+    answered: int
+    correct: int
+    partial: int
+    wrong: int
+    streak: Streak
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    round_id: int
+    chat_id: int
+    user_id: int
+    deck_id: str
+    card_ids: list[str]
+    position: int
+    state: str
+    hints_used: int
+    question_message_id: int | None
+    asked_at: datetime | None
+    started_at: datetime
+
+    @property
+    def current_card_id(self) -> str | None:
+        return self.card_ids[self.position] if self.position < len(self.card_ids) else None
+
+    @property
+    def is_last(self) -> bool:
+        return self.position >= len(self.card_ids) - 1
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    answer_id: int
+    round_id: int
+    position: int
+    user_id: int
+    chat_id: int
+    deck_id: str
+    card_id: str
+    answer_text: str | None
+    outcome: str
+    verdict: str
+    score: float
+    points: int
+    hints: int
+    grade: list[dict[str, Any]]
+    overridden: bool
+    answered_at: datetime
+
+
+def _user_row(row: Any) -> UserRow:
+    return UserRow(
+        user_id=row.user_id,
+        first_name=row.first_name,
+        username=row.username,
+        deck_id=row.deck_id,
+        points=row.points,
+        answered=row.answered,
+        correct=row.correct,
+        partial=row.partial,
+        wrong=row.wrong,
+        streak=Streak(row.streak_current, row.streak_best, row.streak_last_day),
+    )
+
+
+def _round_row(row: Any) -> RoundRow:
+    return RoundRow(
+        round_id=row.round_id,
+        chat_id=row.chat_id,
+        user_id=row.user_id,
+        deck_id=row.deck_id,
+        card_ids=json.loads(row.card_ids),
+        position=row.position,
+        state=row.state,
+        hints_used=row.hints_used,
+        question_message_id=row.question_message_id,
+        asked_at=row.asked_at,
+        started_at=row.started_at,
+    )
+
+
+def _answer_row(row: Any) -> AnswerRow:
+    return AnswerRow(
+        answer_id=row.answer_id,
+        round_id=row.round_id,
+        position=row.position,
+        user_id=row.user_id,
+        chat_id=row.chat_id,
+        deck_id=row.deck_id,
+        card_id=row.card_id,
+        answer_text=row.answer_text,
+        outcome=row.outcome,
+        verdict=row.verdict,
+        score=row.score,
+        points=row.points,
+        hints=row.hints,
+        grade=json.loads(row.grade_json) if row.grade_json else [],
+        overridden=row.overridden,
+        answered_at=row.answered_at,
+    )
+
+
+OPEN_ROUND_STATES = ("asking", "reviewing")
+
+
+class Tx:
+    """One unit of work on one connection: every method runs inside the same transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    def _insert(self, table: Table) -> Any:
+        """A dialect-specific INSERT that supports ON CONFLICT on SQLite and PostgreSQL."""
+        if self.conn.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    async def claim_update(self, update_id: int | None, now: datetime) -> bool:
+        """Record that this update is being handled; False if it was handled before.
+
+        Telegram redelivers updates after a crash; claiming inside the same transaction as the
+        update's effects makes every update count exactly once.
+        """
+        if update_id is None:
+            return True
+        statement = (
+            self._insert(processed_updates)
+            .values(update_id=update_id, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        result = await self.conn.execute(statement)
+        return result.rowcount == 1
+
+    # users
+
+    async def upsert_user(self, profile: UserProfile, now: datetime) -> None:
+        statement = self._insert(users).values(
+            user_id=profile.user_id,
+            first_name=profile.first_name[:256],
+            username=profile.username,
+            language_code=profile.language_code,
+            created_at=now,
+            updated_at=now,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "first_name": statement.excluded.first_name,
+                "username": statement.excluded.username,
+                "language_code": statement.excluded.language_code,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+        await self.conn.execute(statement)
+
+    async def get_user(self, user_id: int) -> UserRow | None:
+        row = (await self.conn.execute(select(users).where(users.c.user_id == user_id))).first()
+        return _user_row(row) if row else None
+
+    async def set_user_deck(self, user_id: int, deck_id: str) -> None:
+        await self.conn.execute(
+            update(users).where(users.c.user_id == user_id).values(deck_id=deck_id)
+        )
+
+    async def add_to_totals(
+        self, user_id: int, *, points: int, verdict: str | None, today: date
+    ) -> None:
+        """Add one scored answer to the user's totals and daily streak."""
+        user = await self.get_user(user_id)
+        if user is None:
+            return
+        streak = advance_streak(user.streak, today)
+        values: dict[str, Any] = {
+            "points": users.c.points + points,
+            "streak_current": streak.current,
+            "streak_best": streak.best,
+            "streak_last_day": streak.last_day,
+        }
+        if verdict is not None:
+            values["answered"] = users.c.answered + 1
+            values[verdict] = users.c[verdict] + 1
+        await self.conn.execute(update(users).where(users.c.user_id == user_id).values(**values))
+
+    async def move_verdict(self, user_id: int, *, old: str, new: str, extra_points: int) -> None:
+        """Re-file one answer under another verdict (used by "I was right")."""
+        values: dict[str, Any] = {"points": users.c.points + extra_points}
+        if old != new:
+            values[old] = users.c[old] - 1
+            values[new] = users.c[new] + 1
+        await self.conn.execute(update(users).where(users.c.user_id == user_id).values(**values))
+
+    # rounds
+
+    async def open_round(self, chat_id: int, user_id: int) -> RoundRow | None:
+        row = (
+            await self.conn.execute(
+                select(rounds)
+                .where(
+                    rounds.c.chat_id == chat_id,
+                    rounds.c.user_id == user_id,
+                    rounds.c.state.in_(OPEN_ROUND_STATES),
+                )
+                .order_by(rounds.c.round_id.desc())
+                .limit(1)
+            )
+        ).first()
+        return _round_row(row) if row else None
+
+    async def get_round(self, round_id: int) -> RoundRow | None:
+        row = (await self.conn.execute(select(rounds).where(rounds.c.round_id == round_id))).first()
+        return _round_row(row) if row else None
+
+    async def create_round(
+        self, *, chat_id: int, user_id: int, deck_id: str, card_ids: list[str], now: datetime
+    ) -> RoundRow:
+        result = await self.conn.execute(
+            rounds.insert()
+            .values(
+                chat_id=chat_id,
+                user_id=user_id,
+                deck_id=deck_id,
+                card_ids=json.dumps(card_ids),
+                position=0,
+                state="asking",
+                hints_used=0,
+                asked_at=now,
+                started_at=now,
+            )
+            .returning(rounds.c.round_id)
+        )
+        round_id = result.scalar_one()
+        created = await self.get_round(round_id)
+        assert created is not None
+        return created
+
+    async def update_round(self, round_id: int, **values: Any) -> None:
+        await self.conn.execute(
+            update(rounds).where(rounds.c.round_id == round_id).values(**values)
+        )
+
+    # answers
+
+    async def add_answer(self, **values: Any) -> int:
+        if "grade" in values:
+            values["grade_json"] = json.dumps(values.pop("grade"), ensure_ascii=False)
+        result = await self.conn.execute(
+            answers.insert().values(**values).returning(answers.c.answer_id)
+        )
+        return int(result.scalar_one())
+
+    async def get_answer(self, answer_id: int) -> AnswerRow | None:
+        row = (
+            await self.conn.execute(select(answers).where(answers.c.answer_id == answer_id))
+        ).first()
+        return _answer_row(row) if row else None
+
+    async def answer_for_update(self, update_id: int) -> AnswerRow | None:
+        row = (
+            await self.conn.execute(select(answers).where(answers.c.update_id == update_id))
+        ).first()
+        return _answer_row(row) if row else None
+
+    async def answer_at(self, round_id: int, position: int) -> AnswerRow | None:
+        row = (
+            await self.conn.execute(
+                select(answers).where(
+                    answers.c.round_id == round_id, answers.c.position == position
+                )
+            )
+        ).first()
+        return _answer_row(row) if row else None
+
+    async def round_answers(self, round_id: int) -> list[AnswerRow]:
+        result = await self.conn.execute(
+            select(answers).where(answers.c.round_id == round_id).order_by(answers.c.position)
+        )
+        return [_answer_row(row) for row in result]
+
+    async def mark_overridden(self, answer_id: int, *, points: int, now: datetime) -> None:
+        await self.conn.execute(
+            update(answers)
+            .where(answers.c.answer_id == answer_id)
+            .values(overridden=True, overridden_at=now, verdict="correct", points=points)
+        )
+
+    async def card_history(self, user_id: int, deck_id: str) -> dict[str, CardRecord]:
+        """Per-card attempts and mean score, for choosing weak and unseen cards first."""
+        result = await self.conn.execute(
+            select(
+                answers.c.card_id,
+                func.count().label("attempts"),
+                # An override means the user was right: count it as a full score.
+                func.avg(case((answers.c.overridden, 1.0), else_=answers.c.score)).label(
+                    "mean_score"
+                ),
+            )
+            .where(
+                answers.c.user_id == user_id,
+                answers.c.deck_id == deck_id,
+                answers.c.outcome != "skipped",
+            )
+            .group_by(answers.c.card_id)
+        )
+        return {
+            row.card_id: CardRecord(attempts=row.attempts, mean_score=float(row.mean_score))
+            for row in result
+        }
+
+    async def overrides(self, deck_id: str | None = None) -> list[AnswerRow]:
+        """Answers that users marked "I was right", for deck authors to review."""
+        query = select(answers).where(answers.c.overridden.is_(True))
+        if deck_id is not None:
+            query = query.where(answers.c.deck_id == deck_id)
+        result = await self.conn.execute(query.order_by(answers.c.card_id, answers.c.answer_id))
+        return [_answer_row(row) for row in result]
+
+
+# --- schema versions --------------------------------------------------------------------------
+
+Migration = Callable[[Connection], None]
+
+
+def _add_response_seconds(conn: Connection) -> None:
+    columns = {column["name"] for column in inspect(conn).get_columns("answers")}
+    if "response_seconds" not in columns:
+        conn.execute(text("ALTER TABLE answers ADD COLUMN response_seconds FLOAT"))
+
+
+#: Ordered schema changes. A new database is created from ``metadata`` and stamped with the
+#: latest version; an existing one runs every migration newer than its stamp, in order.
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial schema", lambda conn: None),
+    (2, "answers.response_seconds", _add_response_seconds),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _migrate(conn: Connection) -> int:
+    """Bring the schema to ``SCHEMA_VERSION``; return the version the database had before."""
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    now = datetime.now(UTC)
+    if "users" not in existing:
+        metadata.create_all(conn)
+        conn.execute(
+            schema_versions.insert(),
+            [{"version": v, "name": name, "applied_at": now} for v, name, _ in MIGRATIONS],
+        )
+        return 0
+    if "schema_versions" not in existing:
+        schema_versions.create(conn)
+        conn.execute(
+            schema_versions.insert().values(version=1, name=MIGRATIONS[0][1], applied_at=now)
+        )
+    current = conn.execute(select(func.max(schema_versions.c.version))).scalar_one() or 0
+    for version, name, migration in MIGRATIONS:
+        if version > current:
+            log.info("Upgrading the database schema to version %d (%s)", version, name)
+            migration(conn)
+            conn.execute(
+                schema_versions.insert().values(version=version, name=name, applied_at=now)
+            )
+    # Tables added by later versions (never altered ones) are created here as well.
+    metadata.create_all(conn, checkfirst=True)
+    return current
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL and a busy timeout let readers and a writer share the file without 'locked' errors."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine_for(url: str) -> AsyncEngine:
+    """An async engine for this URL, tuned for the backend it names."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 10})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Store:
+    """Owns the engine; hands out units of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connect and bring the schema up to date (creating it on first use)."""
+        store = cls(create_engine_for(url))
+        try:
+            async with store.engine.begin() as conn:
+                await conn.run_sync(_migrate)
+        except BaseException:
+            await store.engine.dispose()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self.engine.begin() as conn:
+            yield Tx(conn)
+
+    async def run(self, work: Callable[[Tx], Awaitable[Any]]) -> Any:
+        async with self.transaction() as tx:
+            return await work(tx)
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def schema_version(self) -> int:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(func.max(schema_versions.c.version)))).scalar_one()

@@ -1,0 +1,459 @@
+"""The Telegram adapter: thin python-telegram-bot handlers around the service layer.
+
+Each handler parses the update, calls the service, and sends what ``bot.render`` produced.
+All wiring is in ``build_application``; resources open in ``post_init`` and close in
+``post_shutdown``; one error handler deals with whatever goes wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import quiz, render
+from bot.cards import Deck, load_decks
+from bot.config import Settings
+from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
+from bot.storage import Store, UserProfile
+
+log = logging.getLogger("bot")
+
+COMMANDS = [
+    BotCommand("quiz", "Start a round: /quiz [number of cards]"),
+    BotCommand("stop", "End the round and see the summary"),
+    BotCommand("score", "Your points, accuracy and streak"),
+    BotCommand("deck", "See the decks and choose one"),
+    BotCommand("help", "How answering works, and the commands"),
+    BotCommand("start", "Welcome and a quick start"),
+]
+
+
+@dataclass
+class Runtime:
+    """What the handlers share: settings, decks, the open store and the service."""
+
+    settings: Settings
+    decks: list[Deck]
+    clock: Callable[[], datetime]
+    store: Store | None = None
+    service: QuizService | None = None
+
+
+def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    return context.application.bot_data["runtime"]
+
+
+def service_of(context: ContextTypes.DEFAULT_TYPE) -> QuizService:
+    service = runtime_of(context).service
+    if service is None:  # post_init failed or has not run
+        raise RuntimeError("the service is not running")
+    return service
+
+
+def now_of(context: ContextTypes.DEFAULT_TYPE) -> datetime:
+    return runtime_of(context).clock()
+
+
+def profile_of(update: Update) -> UserProfile:
+    user = update.effective_user
+    assert user is not None
+    return UserProfile(
+        user_id=user.id,
+        first_name=user.first_name or user.username or "friend",
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def markup(buttons: list[list[render.Button]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: render.Reply) -> Message:
+    return await context.bot.send_message(chat_id, reply.html, reply_markup=markup(reply.buttons))
+
+
+async def send_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int, html_text: str) -> None:
+    if html_text:
+        await context.bot.send_message(chat_id, html_text)
+
+
+async def send_question(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, view: QuestionView
+) -> None:
+    message = await send(context, chat_id, render.question(view))
+    await service_of(context).remember_question_message(view.round_id, message.message_id)
+
+
+async def send_next(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, result: QuestionView | SummaryView | Notice
+) -> None:
+    """Send whatever follows a skip or a Next: a question, the summary, or a notice."""
+    if isinstance(result, QuestionView):
+        await send_question(context, chat_id, result)
+    elif isinstance(result, SummaryView):
+        await send(context, chat_id, render.summary(result))
+    else:
+        await send_text(context, chat_id, render.NOTICES[result.kind])
+
+
+# --- logging ----------------------------------------------------------------------------------
+
+
+def describe(update: Update) -> str:
+    """A short, content-free description of an update for the log (never the user's text)."""
+    kind = next(
+        (
+            name
+            for name in ("message", "edited_message", "callback_query", "my_chat_member")
+            if getattr(update, name, None) is not None
+        ),
+        "other",
+    )
+    user = update.effective_user
+    chat = update.effective_chat
+    detail = ""
+    message = update.effective_message
+    if kind == "message" and message is not None and message.text:
+        detail = message.text.split()[0] if message.text.startswith("/") else "text"
+    elif kind == "callback_query" and update.callback_query is not None:
+        detail = (update.callback_query.data or "").split(":")[0]
+    return (
+        f"update {update.update_id} {kind} {detail}".rstrip()
+        + f" user={user.id if user else '-'} chat={chat.id if chat else '-'}"
+    )
+
+
+async def log_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if isinstance(update, Update):
+        log.info("%s", describe(update))
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = profile_of(update)
+    await service_of(context).register(user, now_of(context))
+    await send(context, update.effective_chat.id, render.welcome(user.first_name))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send_text(context, update.effective_chat.id, render.HELP)
+
+
+async def start_round(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, size: int, chat_id: int
+) -> None:
+    result = await service_of(context).start_round(
+        profile_of(update), chat_id, size, now_of(context), update.update_id
+    )
+    if isinstance(result, Notice):
+        return
+    if result.replaced is not None:
+        await send(context, chat_id, render.summary(result.replaced))
+    await send_question(context, chat_id, result.question)
+
+
+async def quiz_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat_id = update.effective_chat.id
+    try:
+        size = quiz.parse_round_size(" ".join(context.args or []) or None)
+    except ValueError as problem:
+        await send_text(context, chat_id, render.esc(str(problem)))
+        return
+    await start_round(update, context, size, chat_id)
+
+
+async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat_id = update.effective_chat.id
+    result = await service_of(context).stop_round(
+        profile_of(update), chat_id, now_of(context), update.update_id
+    )
+    if isinstance(result, SummaryView):
+        await send(context, chat_id, render.summary(result))
+    elif result.kind != "duplicate":
+        await send_text(context, chat_id, "There is no round to stop. Send /quiz to start one.")
+
+
+async def score_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    view = await service_of(context).score(profile_of(update), now_of(context))
+    await send(context, update.effective_chat.id, render.score(view))
+
+
+async def deck_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    service = service_of(context)
+    current = await service.user_deck(profile_of(update))
+    await send(context, update.effective_chat.id, render.deck_list(service.decks, current))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send_text(context, update.effective_chat.id, render.UNKNOWN_COMMAND)
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+async def answer_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    chat_id = update.effective_chat.id
+    result = await service_of(context).answer(
+        profile_of(update), chat_id, message.text or "", now_of(context), update.update_id
+    )
+    if isinstance(result, FeedbackView):
+        await send(context, chat_id, render.feedback(result))
+    else:
+        await send_text(context, chat_id, render.NOTICES[result.kind])
+
+
+async def not_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send_text(context, update.effective_chat.id, render.NOT_TEXT)
+
+
+async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_chat is not None and update.effective_chat.type == "private":
+        await send_text(context, update.effective_chat.id, render.EDITED)
+
+
+# --- buttons ------------------------------------------------------------------------------
+
+
+async def drop_buttons(query: CallbackQuery) -> None:
+    """Remove a message's buttons; an already-bare message is fine."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as problem:
+        log.debug("could not remove buttons: %s", problem)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    data = query.data or ""
+    message = query.message
+    chat_id = message.chat.id if message is not None else query.from_user.id
+    service = service_of(context)
+    user = profile_of(update)
+    now = now_of(context)
+
+    if data == render.START_QUIZ:
+        await query.answer()
+        await start_round(update, context, quiz.DEFAULT_ROUND_SIZE, chat_id)
+        return
+    if data.startswith("d:"):
+        chosen = await service.choose_deck(user, data[2:], now)
+        if isinstance(chosen, Notice):
+            await query.answer(render.NOTICES[chosen.kind])
+        else:
+            await query.answer(f"Deck: {chosen.name}")
+            await send_text(
+                context, chat_id, f"📚 Your next rounds use <b>{render.esc(chosen.name)}</b>."
+            )
+        return
+    if data.startswith("r:") and data[2:].isdigit():
+        result = await service.override(user, int(data[2:]), now, update.update_id)
+        if isinstance(result, FeedbackView):
+            await query.answer("Counted as correct.")
+            reply = render.feedback(result)
+            await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+        else:
+            await query.answer(render.NOTICES[result.kind] or None)
+        return
+
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] != "q" or not (parts[2].isdigit() and parts[3].isdigit()):
+        await query.answer("That button no longer works.")
+        return
+    action, round_id, position = parts[1], int(parts[2]), int(parts[3])
+    if action == render.HINT:
+        result = await service.hint(user, chat_id, round_id, position, now, update.update_id)
+        if isinstance(result, QuestionView):
+            await query.answer(f"Hint {len(result.hints)}: −{quiz.HINT_PENALTY} points")
+            reply = render.question(result)
+            await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+            return
+    elif action == render.SHOW:
+        result = await service.reveal(user, chat_id, round_id, position, now, update.update_id)
+        if isinstance(result, FeedbackView):
+            await query.answer()
+            await drop_buttons(query)
+            await send(context, chat_id, render.feedback(result))
+            return
+    elif action == render.SKIP:
+        result = await service.skip(user, chat_id, round_id, position, now, update.update_id)
+        if not isinstance(result, Notice):
+            await query.answer("Skipped")
+            await drop_buttons(query)
+            await send_next(context, chat_id, result)
+            return
+    elif action == render.NEXT:
+        result = await service.next_question(
+            user, chat_id, round_id, position, now, update.update_id
+        )
+        if not isinstance(result, Notice):
+            await query.answer()
+            await keep_only_override(query)
+            await send_next(context, chat_id, result)
+            return
+    else:
+        result = Notice("stale")
+    await query.answer(render.NOTICES[result.kind] or None)
+    if result.kind == "stale":
+        await drop_buttons(query)
+
+
+async def keep_only_override(query: CallbackQuery) -> None:
+    """After Next, the feedback keeps its "I was right" button and loses the rest."""
+    message = query.message
+    keyboard = getattr(message, "reply_markup", None)
+    rows = [
+        [button for button in row if (button.callback_data or "").startswith("r:")]
+        for row in (keyboard.inline_keyboard if keyboard else ())
+    ]
+    rows = [row for row in rows if row]
+    try:
+        await query.edit_message_reply_markup(
+            reply_markup=InlineKeyboardMarkup(rows) if rows else None
+        )
+    except BadRequest as problem:
+        log.debug("could not trim buttons: %s", problem)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler: log it, tell the user when it helps, never stop the bot."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("Telegram refused a message (the user blocked the bot?): %s", error)
+        return
+    if isinstance(error, NetworkError):
+        log.warning("Telegram network problem: %s", error)
+    elif isinstance(error, SQLAlchemyError | OSError):
+        log.error("Database problem: %s", error.__class__.__name__)
+    else:
+        log.error("Unhandled error while handling an update", exc_info=error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        if update.callback_query is not None:
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer(render.TRY_AGAIN)
+        try:
+            await context.bot.send_message(update.effective_chat.id, render.TRY_AGAIN)
+        except TelegramError as problem:
+            log.warning("Could not tell the user about the error: %s", problem)
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def build_application(
+    settings: Settings,
+    decks: list[Deck] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Application:
+    """Wire the whole bot. Decks load here so a broken bank fails before we touch Telegram."""
+    if not settings.token:
+        raise ValueError("a bot token is needed")
+    runtime = Runtime(
+        settings=settings,
+        decks=decks if decks is not None else load_decks(list(settings.cards)),
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
+
+    async def post_init(application: Application) -> None:
+        runtime.store = await Store.open(settings.database_url)
+        runtime.service = QuizService(runtime.store, runtime.decks)
+        await application.bot.set_my_commands(COMMANDS)
+        log.info(
+            "quizbot is up as @%s with %d deck(s), %d cards",
+            application.bot.username,
+            len(runtime.decks),
+            sum(len(deck.cards) for deck in runtime.decks),
+        )
+
+    async def post_shutdown(application: Application) -> None:
+        if runtime.store is not None:
+            await runtime.store.close()
+        log.info("quizbot stopped")
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(f"{settings.api_base_url}/bot")
+        .base_file_url(f"{settings.api_base_url}/file/bot")
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data["runtime"] = runtime
+
+    private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, log_update), group=-1)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, edited_message), group=0)
+    command_filter = filters.UpdateType.MESSAGE
+    for name, callback in [
+        ("start", start_command),
+        ("help", help_command),
+        ("quiz", quiz_command),
+        ("stop", stop_command),
+        ("score", score_command),
+        ("deck", deck_command),
+    ]:
+        application.add_handler(CommandHandler(name, callback, filters=command_filter))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(
+        MessageHandler(filters.COMMAND & command_filter & private, unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & command_filter & private, answer_message)
+    )
+    application.add_handler(
+        MessageHandler(
+            ~filters.TEXT & ~filters.StatusUpdate.ALL & command_filter & private, not_text_message
+        )
+    )
+    application.add_error_handler(on_error)
+    return application
