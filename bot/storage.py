@@ -7,6 +7,7 @@ claiming an update and recording its effects commit together or not at all.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -499,11 +500,26 @@ def _add_response_seconds(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE answers ADD COLUMN response_seconds FLOAT"))
 
 
+def _create_missing_tables(conn: Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)
+
+
+#: Modules that define more tables on ``metadata``; imported before the schema is checked.
+TABLE_MODULES = ("bot.group_storage", "bot.review_storage")
+
+
+def load_table_modules() -> None:
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
+
+
 #: Ordered schema changes. A new database is created from ``metadata`` and stamped with the
 #: latest version; an existing one runs every migration newer than its stamp, in order.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema", lambda conn: None),
     (2, "answers.response_seconds", _add_response_seconds),
+    (3, "group challenge tables", _create_missing_tables),
+    (4, "review and reminder tables", _create_missing_tables),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -570,6 +586,7 @@ class Store:
     @classmethod
     async def open(cls, url: str) -> Store:
         """Connect and bring the schema up to date (creating it on first use)."""
+        load_table_modules()
         store = cls(create_engine_for(url))
         try:
             async with store.engine.begin() as conn:

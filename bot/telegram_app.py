@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
@@ -43,6 +44,8 @@ from bot.cards import Deck, load_decks
 from bot.config import Settings
 from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage import Store, UserProfile
+from bot.telegram_group import register_group_handlers
+from bot.telegram_reviews import register_review_handlers
 
 log = logging.getLogger("bot")
 
@@ -56,15 +59,26 @@ COMMANDS = [
 ]
 
 
+StartupHook = Callable[[Application, "Runtime"], Awaitable[None]]
+
+
 @dataclass
 class Runtime:
-    """What the handlers share: settings, decks, the open store and the service."""
+    """What the handlers share: settings, decks, the open store and the services.
+
+    Feature modules (groups, reviews) keep their services in ``services`` and add start-up
+    work (resuming challenges, scheduling reminders) to ``on_startup``; it runs in post_init
+    once the store is open.
+    """
 
     settings: Settings
     decks: list[Deck]
     clock: Callable[[], datetime]
     store: Store | None = None
     service: QuizService | None = None
+    commands: list[BotCommand] = field(default_factory=lambda: list(COMMANDS))
+    services: dict[str, Any] = field(default_factory=dict)
+    on_startup: list[StartupHook] = field(default_factory=list)
 
 
 def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
@@ -399,7 +413,9 @@ def build_application(
     async def post_init(application: Application) -> None:
         runtime.store = await Store.open(settings.database_url)
         runtime.service = QuizService(runtime.store, runtime.decks)
-        await application.bot.set_my_commands(COMMANDS)
+        for hook in runtime.on_startup:
+            await hook(application, runtime)
+        await application.bot.set_my_commands(runtime.commands)
         log.info(
             "quizbot is up as @%s with %d deck(s), %d cards",
             application.bot.username,
@@ -433,7 +449,7 @@ def build_application(
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, log_update), group=-1)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, edited_message), group=0)
-    command_filter = filters.UpdateType.MESSAGE
+    command_filter = filters.UpdateType.MESSAGE & private
     for name, callback in [
         ("start", start_command),
         ("help", help_command),
@@ -444,16 +460,15 @@ def build_application(
     ]:
         application.add_handler(CommandHandler(name, callback, filters=command_filter))
     application.add_handler(CallbackQueryHandler(on_button))
+    # Feature modules add their handlers before the private catch-alls below.
+    register_group_handlers(application, runtime)
+    register_review_handlers(application, runtime)
+    application.add_handler(MessageHandler(filters.COMMAND & command_filter, unknown_command))
     application.add_handler(
-        MessageHandler(filters.COMMAND & command_filter & private, unknown_command)
+        MessageHandler(filters.TEXT & ~filters.COMMAND & command_filter, answer_message)
     )
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & command_filter & private, answer_message)
-    )
-    application.add_handler(
-        MessageHandler(
-            ~filters.TEXT & ~filters.StatusUpdate.ALL & command_filter & private, not_text_message
-        )
+        MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & command_filter, not_text_message)
     )
     application.add_error_handler(on_error)
     return application

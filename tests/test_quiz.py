@@ -69,7 +69,7 @@ def test_round_size_defaults_to_ten_and_accepts_whole_numbers(
 
 @pytest.mark.parametrize("argument", ["0", "51", "-3", "ten", "2.5", "9" * 40])
 def test_an_out_of_range_round_size_gets_a_clear_reason(argument: str) -> None:
-    with pytest.raises(ValueError, match="1 to 50|whole number"):
+    with pytest.raises(ValueError, match=r"1 to 50|whole number"):
         parse_round_size(argument)
 
 

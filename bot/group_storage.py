@@ -1,0 +1,1 @@
+"""Tables and queries for group study challenges (filled by the group feature)."""

@@ -1,0 +1,1 @@
+"""Tables and queries for spaced repetition and reminders (filled by the review feature)."""
