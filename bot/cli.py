@@ -29,6 +29,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--db", help="practice history file (env QUIZBOT_PRACTICE_DB, default ~/.quizbot/)"
     )
 
+    health = commands.add_parser("health", help="exit 0 when the database answers (for Docker)")
+    health.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
+
     check = commands.add_parser("check", help="validate card banks and summarise them")
     check.add_argument("paths", nargs="*", help="YAML files or folders (default: QUIZBOT_CARDS)")
 
@@ -55,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.practice import run_practice
 
         return run_practice(args, stdin=sys.stdin, out=sys.stdout)
+    if args.command == "health":
+        from bot.runner import run_health
+
+        return run_health(args)
     if args.command == "check":
         from bot.deck_tools import run_check
 

@@ -7,9 +7,10 @@ All wiring is in ``build_application``; resources open in ``post_init`` and clos
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +25,9 @@ from telegram import (
     Message,
     Update,
 )
+from telegram._utils.types import JSONDict
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -144,6 +146,44 @@ async def send_next(
         await send(context, chat_id, render.summary(result))
     else:
         await send_text(context, chat_id, render.NOTICES[result.kind])
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+#: How often a request that failed with a Telegram server error (5xx) is tried again.
+SERVER_ERROR_RETRIES = 2
+SERVER_ERROR_BACKOFF_SECONDS = 0.5
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """PTB's limiter (Telegram's rate limits, 429 retry_after) that also retries 5xx errors.
+
+    A time-out is not retried: the message may have been delivered, and a duplicate is worse
+    than a lost reply. getUpdates is left to PTB's own polling loop, which retries by itself.
+    """
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        for attempt in range(SERVER_ERROR_RETRIES + 1):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except TimedOut:
+                raise
+            except NetworkError as problem:
+                if attempt == SERVER_ERROR_RETRIES or endpoint == "getUpdates":
+                    raise
+                log.warning("Telegram %s failed (%s); retrying", endpoint, problem)
+                await asyncio.sleep(SERVER_ERROR_BACKOFF_SECONDS * 2**attempt)
+        raise AssertionError("unreachable")
 
 
 # --- logging ----------------------------------------------------------------------------------
@@ -439,7 +479,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

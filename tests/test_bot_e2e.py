@@ -199,3 +199,35 @@ def test_html_in_what_users_type_is_escaped_never_rendered(
         api.send_text(mallory, "/score")
         score = api.wait_for_message(mallory, contains="your score")
         assert "&lt;b&gt;Mal &amp; Co&lt;/b&gt;" in (score.html or "")
+
+
+@pytest.mark.parametrize(
+    ("code", "parameters"),
+    [(429, {"retry_after": 1}), (500, None), (502, None)],
+)
+def test_a_telegram_error_on_a_reply_is_retried_and_the_reply_arrives(
+    api: FakeBotApi,
+    ann: FakeUser,
+    database_url: str,
+    mini_cards: Path,
+    code: int,
+    parameters: dict[str, int] | None,
+) -> None:
+    with running_bot(api, database_url, mini_cards):
+        api.fail_next("sendMessage", code, parameters=parameters)
+        api.send_text(ann, "/help")
+        assert "Commands" in (api.wait_for_message(ann, contains="Commands").text or "")
+
+
+def test_persistent_server_errors_are_logged_and_the_bot_keeps_running(
+    api: FakeBotApi, ann: FakeUser, database_url: str, mini_cards: Path
+) -> None:
+    with running_bot(api, database_url, mini_cards) as bot:
+        api.fail_next("sendMessage", 500, count=10)
+        api.send_text(ann, "/help")
+        api.wait_until_updates_consumed()
+        api.clear_faults()
+        api.send_text(ann, "/score")
+        api.wait_for_message(ann, contains="your score")
+        assert bot.running
+        assert "Internal Server Error" in bot.logs()
