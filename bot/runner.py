@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -12,6 +15,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from bot.cards import DeckError, load_decks
 from bot.config import ConfigError, Settings, parse_paths
 from bot.logsetup import configure_logging
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 NO_TOKEN = """\
 quizbot needs a Telegram bot token to run. Open Telegram, talk to @BotFather, send /newbot, \
@@ -63,7 +69,6 @@ def run_bot(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
 
-    from telegram import Update
     from telegram.error import InvalidToken, TelegramError
 
     from bot.telegram_app import build_application
@@ -76,7 +81,7 @@ def run_bot(args: argparse.Namespace) -> int:
         settings.api_base_url,
     )
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        asyncio.run(serve(application))
     except (SQLAlchemyError, OSError) as problem:
         print(
             f"quizbot: cannot use the database at {safe_url(settings.database_url)}: "
@@ -95,10 +100,44 @@ def run_bot(args: argparse.Namespace) -> int:
     return 0
 
 
+async def serve(application: Application) -> None:
+    """Run until SIGINT or SIGTERM: initialise, start, poll, then finish the queue and close.
+
+    PTB's run_polling would confirm updates before they are handled; our pump keeps them in
+    the database first (see bot.pump).
+    """
+    runtime = application.bot_data["runtime"]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.bot.delete_webhook()
+        await application.start()
+        poller = asyncio.create_task(runtime.pump.poll())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({poller, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (poller, stopper):
+            task.cancel()
+        await asyncio.gather(poller, stopper, return_exceptions=True)
+        log.info("Stopping: finishing the updates in hand")
+        await application.stop()
+        await runtime.pump.confirm()
+        if poller.done() and not poller.cancelled() and poller.exception() is not None:
+            raise poller.exception()  # type: ignore[misc]
+    finally:
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
 def run_health(args: argparse.Namespace) -> int:
     """Exit 0 when the configured database answers a query; used by the Docker HEALTHCHECK."""
-    import asyncio
-
     from bot.storage import create_engine_for
 
     url = args.database_url or Settings.from_env().database_url

@@ -152,6 +152,22 @@ processed_updates = Table(
 )
 
 
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),  # the update's JSON as Telegram sent it
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+bot_state = Table(
+    "bot_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
 # --- rows handed to the service layer ---------------------------------------------------------
 
 
@@ -304,6 +320,45 @@ class Tx:
         )
         result = await self.conn.execute(statement)
         return result.rowcount == 1
+
+    # the inbox: updates kept until handled, so a crash loses none of them
+
+    async def keep_updates(self, updates: list[tuple[int, str]], now: datetime) -> None:
+        if not updates:
+            return
+        await self.conn.execute(
+            self._insert(inbox)
+            .values(
+                [
+                    {"update_id": update_id, "payload": payload, "received_at": now}
+                    for update_id, payload in updates
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+
+    async def kept_updates(self, limit: int = 1000) -> list[tuple[int, str]]:
+        result = await self.conn.execute(
+            select(inbox.c.update_id, inbox.c.payload).order_by(inbox.c.update_id).limit(limit)
+        )
+        return [(row.update_id, row.payload) for row in result]
+
+    async def forget_update(self, update_id: int) -> None:
+        await self.conn.execute(inbox.delete().where(inbox.c.update_id == update_id))
+
+    async def get_state(self, key: str) -> str | None:
+        row = (
+            await self.conn.execute(select(bot_state.c.value).where(bot_state.c.key == key))
+        ).first()
+        return row.value if row else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        statement = self._insert(bot_state).values(key=key, value=value)
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["key"], set_={"value": statement.excluded.value}
+            )
+        )
 
     # users
 
@@ -520,6 +575,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (2, "answers.response_seconds", _add_response_seconds),
     (3, "group challenge tables", _create_missing_tables),
     (4, "review and reminder tables", _create_missing_tables),
+    (5, "update inbox and bot state", _create_missing_tables),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -44,6 +43,7 @@ from telegram.ext import (
 from bot import quiz, render
 from bot.cards import Deck, load_decks
 from bot.config import Settings
+from bot.pump import UpdatePump, is_database_error
 from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage import Store, UserProfile
 from bot.telegram_group import register_group_handlers
@@ -78,6 +78,7 @@ class Runtime:
     clock: Callable[[], datetime]
     store: Store | None = None
     service: QuizService | None = None
+    pump: UpdatePump | None = None
     commands: list[BotCommand] = field(default_factory=lambda: list(COMMANDS))
     services: dict[str, Any] = field(default_factory=dict)
     on_startup: list[StartupHook] = field(default_factory=list)
@@ -419,8 +420,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if isinstance(error, NetworkError):
         log.warning("Telegram network problem: %s", error)
-    elif isinstance(error, SQLAlchemyError | OSError):
+    elif is_database_error(error):
         log.error("Database problem: %s", error.__class__.__name__)
+        pump = runtime_of(context).pump
+        if isinstance(update, Update) and pump is not None and not pump.failed_on_database(update):
+            return  # the user was told already; the retry goes on quietly
     else:
         log.error("Unhandled error while handling an update", exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
@@ -434,6 +438,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 # --- wiring -------------------------------------------------------------------------------
+
+
+class QuizApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, telling the update pump when each update has been handled."""
+
+    async def process_update(self, update: object) -> None:
+        await super().process_update(update)
+        runtime: Runtime | None = self.bot_data.get("runtime")
+        if isinstance(update, Update) and runtime is not None and runtime.pump is not None:
+            await runtime.pump.finished(update)
 
 
 def build_application(
@@ -453,9 +467,11 @@ def build_application(
     async def post_init(application: Application) -> None:
         runtime.store = await Store.open(settings.database_url)
         runtime.service = QuizService(runtime.store, runtime.decks)
+        runtime.pump = UpdatePump(application, runtime.store, runtime.clock)
         for hook in runtime.on_startup:
             await hook(application, runtime)
         await application.bot.set_my_commands(runtime.commands)
+        await runtime.pump.recover()
         log.info(
             "quizbot is up as @%s with %d deck(s), %d cards",
             application.bot.username,
@@ -464,6 +480,8 @@ def build_application(
         )
 
     async def post_shutdown(application: Application) -> None:
+        if runtime.pump is not None:
+            await runtime.pump.close()
         if runtime.store is not None:
             await runtime.store.close()
         log.info("quizbot stopped")
@@ -480,6 +498,8 @@ def build_application(
             )
         )
         .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .application_class(QuizApplication)
+        .updater(None)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

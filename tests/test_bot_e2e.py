@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,11 +224,30 @@ def test_persistent_server_errors_are_logged_and_the_bot_keeps_running(
     api: FakeBotApi, ann: FakeUser, database_url: str, mini_cards: Path
 ) -> None:
     with running_bot(api, database_url, mini_cards) as bot:
-        api.fail_next("sendMessage", 500, count=10)
+        api.fail_next("sendMessage", 500, count=6)
         api.send_text(ann, "/help")
-        api.wait_until_updates_consumed()
+        # The reply and then the apology are each tried three times, and all six fail.
+        api.wait_for(lambda: len(api.calls("sendMessage")) >= 6, timeout=20)
         api.clear_faults()
         api.send_text(ann, "/score")
         api.wait_for_message(ann, contains="your score")
         assert bot.running
         assert "Internal Server Error" in bot.logs()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3])
+def test_a_sigkill_while_an_answer_is_in_flight_loses_nothing_and_counts_once(
+    api: FakeBotApi, ann: FakeUser, database_url: str, mini_cards: Path, delay: float
+) -> None:
+    with running_bot(api, database_url, mini_cards) as bot:
+        api.send_text(ann, "/quiz 2")
+        question = api.wait_for_message(ann, contains="Question 1/2")
+        api.send_text(ann, ANSWERS[question_text(question)])
+        time.sleep(delay)
+        bot.kill()
+        bot.start(wait_for_polling=api)
+        api.wait_for_message(ann, contains="Correct", timeout=20)
+        api.send_text(ann, "/score")
+        score = api.wait_for_message(ann, contains="your score", timeout=20)
+        assert "Points: 10" in (score.text or "")
+        assert "Answered: 1 " in (score.text or "")
