@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.cards import BUNDLED_CARDS
+from bot.cards import parse_cards_setting as parse_paths
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
@@ -15,12 +16,6 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org"
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message says how to fix it."""
-
-
-def parse_paths(value: str) -> list[Path]:
-    """Split a QUIZBOT_CARDS value: several files or folders, by os.pathsep or commas."""
-    parts = value.replace(",", os.pathsep).split(os.pathsep)
-    return [Path(part.strip()) for part in parts if part.strip()]
 
 
 @dataclass(frozen=True)
