@@ -1,0 +1,513 @@
+"""The grader on the real cards of cards.yaml: what a fair teacher credits, and what not."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.cards import BUNDLED_CARDS, Card, Deck, Point, load_deck
+from bot.grading import Grade, PointGrade, grade, prepare_cards, prepare_deck
+
+DECK: Deck = load_deck(BUNDLED_CARDS)
+prepare_deck(DECK)
+CARD_IDS = [card.id for card in DECK.cards]
+
+
+def graded(card_id: str, answer: str) -> Grade:
+    return grade(DECK.card(card_id), answer)
+
+
+def credited(card_id: str, answer: str) -> set[int]:
+    return {point.index for point in graded(card_id, answer).points if point.matched}
+
+
+# --- word forms --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        # case, Unicode NFKC (full-width letters, ligatures), punctuation
+        ("preprocessing-bottleneck", "cpu", 0),
+        ("preprocessing-bottleneck", "THE CPU!!!", 0),
+        ("preprocessing-bottleneck", "ＣＰＵ", 0),
+        ("training-performance-metric", "“Throughput.”", 0),
+        ("rewind-replay-challenges", "many sources of non-determinism", 0),
+        ("computation-graph", "a directed, acyclic graph", 0),
+        ("debugging-importance", "it's hard to see: bugs show up as convergence issues", 1),
+        ("single-node-training", "preprocessing is done on the CPU", 0),
+        # plurals and other word forms
+        ("preprocessing-bottleneck", "the cpus", 0),
+        ("data-parallelism", "partitioning the data and running multiple copies of the model", 0),
+        ("data-parallelism", "the data is partitioned and the model is copied many times", 0),
+        ("model-part-tasks", "tuning the hyperparameters", 2),
+        ("parameter-server-task", "aggregating gradients received from the workers", 0),
+        ("dnn-training-characteristics", "it is computationally intensive", 0),
+        # British and American spelling, both ways
+        ("inference-step", "optimize for low latency", 2),
+        ("inference-step", "optimise for low latency", 2),
+        ("traditional-model-parallelism-problem", "low HW utilization (sequential deps)", 0),
+        ("traditional-model-parallelism-problem", "low HW utilisation due to sequential deps", 0),
+        ("data-parallelism", "synchronize weight updates", 1),
+        ("data-parallelism", "synchronise weight updates", 1),
+        ("inference-step", "quantize model weights for memory efficiency", 3),
+        ("data-part-tasks", "visualize the data", 3),
+    ],
+)
+def test_word_forms_case_and_spelling_do_not_matter(card_id: str, answer: str, point: int) -> None:
+    assert point in credited(card_id, answer)
+
+
+# --- compounds ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        ("allreduce-steps", "all-gather", 2),
+        ("allreduce-steps", "allgather", 2),
+        ("allreduce-steps", "all gather", 2),
+        ("allreduce-steps", "All-Gather", 2),
+        ("allreduce-steps", "reduce-scatter", 1),
+        ("allreduce-steps", "reducescatter", 1),
+        ("allreduce-steps", "reduce scatter", 1),
+        ("data-parallelism-implementations", "all reduce", 1),
+        ("data-parallelism-implementations", "all-reduce", 1),
+        ("data-parallelism-implementations", "AllReduce", 1),
+        ("single-node-training", "DNN training on GPU/TPU", 1),
+        ("single-node-training", "DNN training on GPUs or TPUs", 1),
+        ("single-node-training", "the DNN trains on TPUs", 1),
+        ("tensor", "a multi-dimensional array", 0),
+        ("tensor", "a multidimensional array", 0),
+        ("tensor", "a multi dimensional array", 0),
+        ("tensor", "an n-dimensional array", 0),
+        ("preprocessing-performance-why", "it affects the end to end training time", 0),
+        ("preprocessing-performance-why", "it affects the e2e training time", 0),
+        ("model-part-tasks", "tune hyper-parameters", 2),
+    ],
+)
+def test_compounds_match_with_or_without_hyphens_and_spaces(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert point in credited(card_id, answer)
+
+
+# --- typos ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        ("training-performance-metric", "thruput", 0),
+        ("inference-performance-metric", "latancy", 0),
+        ("inference-performance-metric", "latnecy", 0),
+        ("ml-ecosystem-stages", "model devlopment, trainig, infrence", 0),
+        ("ml-ecosystem-stages", "model devlopment, trainig, infrence", 1),
+        ("ml-ecosystem-stages", "model devlopment, trainig, infrence", 2),
+        ("rewind-replay-challenges", "nondeterminsm", 0),
+        ("pipedream-idea", "update the weights immediatly", 1),
+        ("sync-training-cost", "lowr thruput", 0),
+        ("tensor", "multi dimentional array", 0),
+    ],
+)
+def test_typos_are_tolerated_in_proportion_to_word_length(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert point in credited(card_id, answer)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        ("preprocessing-bottleneck", "GPU"),
+        ("preprocessing-bottleneck", "the GPUs"),
+        ("preprocessing-bottleneck", "TPU"),
+        ("sync-vs-async-quality", "async"),
+        ("sync-vs-async-quality", "asynchronous"),
+        ("sync-vs-async-quality", "asynchronous training"),
+        ("inference-performance-metric", "accuracy"),
+        ("training-performance-metric", "latency"),
+    ],
+)
+def test_short_words_and_negating_prefixes_are_never_typos(card_id: str, answer: str) -> None:
+    assert graded(card_id, answer).verdict == "wrong"
+
+
+@pytest.mark.parametrize("answer", ["sync", "synchronous", "synchronous training", "SYNC!"])
+def test_sync_and_synchronous_credit_the_synchronous_card(answer: str) -> None:
+    assert graded("sync-vs-async-quality", answer).verdict == "correct"
+
+
+# --- abbreviations and aliases -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        # the card's own aliases, each enough on its own
+        ("model-part-tasks", "HPO", 2),
+        ("distributed-training-parallelism", "DP and MP", 0),
+        ("distributed-training-parallelism", "DP and MP", 1),
+        ("data-parallelism-implementations", "PS", 0),
+        ("dnn-training-steps", "fwd pass", 0),
+        ("dnn-training-steps", "backprop", 1),
+        ("computation-graph", "directed acyclic graph", 0),
+        ("inference-step", "int8 weights", 3),
+        ("allreduce-why-possible", "NVLink", 0),
+        # general shorthand
+        ("pipedream-idea", "update weights w/o waiting", 1),
+        ("allreduce-steps", "forward & backward pass", 0),
+        ("distributed-training-parallelism", "data + model parallelism", 0),
+        ("distributed-training-parallelism", "data + model parallelism", 1),
+        ("ml-ecosystem-stages", "model development -> training -> inference", 2),
+        ("preprocessing-performance-why", "e2e training time", 0),
+        ("allreduce-idea", "gpus exchange grads directly, no PS", 0),
+        ("large-datasets-problem", "overlap data fetching w/ training compute", 1),
+    ],
+)
+def test_aliases_and_shorthand_credit_the_point(card_id: str, answer: str, point: int) -> None:
+    assert point in credited(card_id, answer)
+
+
+# --- word order and surrounding words ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        ("inference-performance-metrics", "throughput, accuracy and latency"),
+        ("inference-performance-metrics", "latency and accuracy and throughput"),
+        ("inference-performance-metrics", "I'd say latency matters, also accuracy, throughput"),
+        ("allreduce-steps", "all-gather after reduce-scatter, after computing forward/backward"),
+        ("data-parallelism", "synchronise the weight updates; run copies of the model, data split"),
+        ("tensor", "array (multi-dimensional) whose elements all have a uniform type"),
+    ],
+)
+def test_word_order_and_surrounding_words_do_not_matter(card_id: str, answer: str) -> None:
+    assert graded(card_id, answer).verdict == "correct"
+
+
+# --- yes / no cards ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        ("pipeline-with-data-parallelism", "yep", "correct"),
+        ("pipeline-with-data-parallelism", "Yes", "correct"),
+        ("pipeline-with-data-parallelism", "yes, you can", "correct"),
+        ("pipeline-with-data-parallelism", "sure", "correct"),
+        ("pipeline-with-data-parallelism", "they can be combined", "correct"),
+        ("pipeline-with-data-parallelism", "👍", "correct"),
+        ("pipeline-with-data-parallelism", "no", "wrong"),
+        ("pipeline-with-data-parallelism", "nope", "wrong"),
+        ("pipeline-with-data-parallelism", "no, they can't", "wrong"),
+        ("pipeline-with-data-parallelism", "not really", "wrong"),
+        ("pipeline-with-data-parallelism", "idk", "wrong"),
+        ("pipeline-with-data-parallelism", "not sure", "wrong"),
+        ("pipeline-with-data-parallelism", "Can pipeline parallelism be combined?", "wrong"),
+        ("trained-model-is-output", "nope", "correct"),
+        ("trained-model-is-output", "no, it's the pipeline", "correct"),
+        ("trained-model-is-output", "No.", "correct"),
+        ("trained-model-is-output", "yes", "wrong"),
+        ("trained-model-is-output", "yes it is", "wrong"),
+        ("trained-model-is-output", "no idea", "wrong"),
+    ],
+)
+def test_yes_no_cards_read_the_reply(card_id: str, answer: str, verdict: str) -> None:
+    assert graded(card_id, answer).verdict == verdict
+
+
+def test_a_yes_no_point_quotes_the_decisive_word_as_evidence() -> None:
+    result = graded("trained-model-is-output", "Nope, it's the training pipeline")
+    assert result.points[0].evidence == "Nope"
+
+
+# --- negation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        ("training-performance-metric", "not throughput"),
+        ("training-performance-metric", "it isn't throughput"),
+        ("training-performance-metric", "never throughput"),
+        ("training-performance-metric", "latency rather than throughput"),
+        ("training-performance-metric", "latency instead of throughput"),
+        ("training-performance-metric", "throughput is not what matters"),
+        ("inference-performance-metric", "throughput rather than latency"),
+        ("inference-performance-metric", "throughput, not latency"),
+        ("inference-performance-metric", "it's not about latency"),
+        ("preprocessing-bottleneck", "the CPU isn't the bottleneck"),
+        ("sync-vs-async-quality", "asynchronous, not synchronous"),
+        ("model-parallelism", "partition the data across nodes, not the model"),
+    ],
+)
+def test_negated_terms_earn_nothing(card_id: str, answer: str) -> None:
+    assert graded(card_id, answer).verdict == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "expected"),
+    [
+        ("inference-performance-metrics", "latency, not throughput", {2}),
+        ("inference-performance-metrics", "not throughput but latency and accuracy", {1, 2}),
+        ("inference-performance-metrics", "only latency; throughput doesn't matter", {2}),
+        ("ml-ecosystem-stages", "training, not only inference but model development", {0, 1, 2}),
+    ],
+)
+def test_negation_reaches_only_its_own_scope(card_id: str, answer: str, expected: set[int]) -> None:
+    assert credited(card_id, answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        # "without", "no", "not" belong to the point's own wording: same polarity, same credit
+        ("pipedream-idea", "update the weights without waiting", 1),
+        ("allreduce-idea", "there is no parameter server, GPUs talk to each other directly", 0),
+        ("asynchronous-training", "workers don't wait for each other", 0),
+        ("large-datasets-problem", "the data doesn't fit in memory", 0),
+        ("rewind-replay-challenges", "training is not reproducible", 0),
+        # a negative question is answered in the negative
+        ("trained-model-limits", "you can't retrain it", 0),
+    ],
+)
+def test_negation_inside_the_point_itself_is_matched_in_kind(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert point in credited(card_id, answer)
+
+
+def test_a_negated_fact_is_not_credited_when_the_point_states_it() -> None:
+    assert 0 not in credited("large-datasets-problem", "the data fits in memory fine")
+
+
+# --- no credit from the question ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        ("data-parallelism", "Data parallelism is parallelism of data"),
+        ("data-parallelism", "data parallelism"),
+        ("model-parallelism", "model parallelism is parallelism of the model"),
+        ("model-development-parts", "The two parts of model development"),
+        ("model-development-parts", "model and development"),
+        ("preprocessing-bottleneck", "the bottleneck resource for preprocessing"),
+        ("tensor", "a tensor"),
+        ("static-computation-graph", "a static computation graph"),
+        ("training-step", "the second stage of the ML ecosystem"),
+    ],
+)
+def test_repeating_the_question_earns_nothing(card_id: str, answer: str) -> None:
+    assert graded(card_id, answer).verdict == "wrong"
+
+
+@pytest.mark.parametrize("card_id", CARD_IDS)
+def test_the_question_itself_earns_nothing_on_any_card(card_id: str) -> None:
+    card = DECK.card(card_id)
+    assert grade(card, card.question).verdict == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "expected"),
+    [
+        # points made only of question words are earned by naming them, not by echoing
+        ("feature-extraction-model-search-steps", "feature extraction and model search", {0, 1}),
+        ("model-development-parts", "data and model", {0, 1}),
+        ("model-development-parts", "there's a data part and a model part", {0, 1}),
+        ("sync-vs-async-quality", "synchronous", {0}),
+        ("distributed-training-parallelism", "data and model", {0, 1}),
+    ],
+)
+def test_points_made_of_question_words_can_still_be_earned(
+    card_id: str, answer: str, expected: set[int]
+) -> None:
+    assert credited(card_id, answer) == expected
+
+
+@pytest.mark.parametrize("card_id", CARD_IDS)
+def test_every_card_credits_its_own_reference_answer(card_id: str) -> None:
+    card = DECK.card(card_id)
+    assert grade(card, card.reference_answer).verdict == "correct"
+
+
+@pytest.mark.parametrize("card_id", CARD_IDS)
+def test_every_point_and_alias_credits_its_own_point(card_id: str) -> None:
+    card = DECK.card(card_id)
+    for index, point in enumerate(card.points):
+        for wording in (point.text, *point.aliases):
+            assert grade(card, wording).points[index].matched, (index, wording)
+
+
+# --- junk --------------------------------------------------------------------------------------
+
+JUNK = [
+    "",
+    "   \n\t ",
+    "idk",
+    "?",
+    "???",
+    "pass",
+    "banana",
+    "🤷",
+    "😀😀😀",
+    "asdfghjkl",
+    "...",
+    "لا أعرف الإجابة",
+    "אני לא יודע",
+    "<script>alert('x')</script>",
+    "<b></b><i>&nbsp;</i>",
+    "lorem ipsum dolor sit amet " * 160,
+    "x" * 4096,
+    "\u200f\u202e\u0000\ufeff",
+]
+
+
+@pytest.mark.parametrize("answer", JUNK, ids=range(len(JUNK)))
+def test_junk_scores_zero_and_is_wrong(answer: str) -> None:
+    for card_id in ("tensor", "pipeline-with-data-parallelism", "training-step", "allreduce-steps"):
+        result = graded(card_id, answer)
+        assert result.score == 0.0, card_id
+        assert result.verdict == "wrong", card_id
+        assert all(point.evidence is None for point in result.points), card_id
+
+
+def test_a_keyword_dump_of_the_whole_deck_earns_nothing() -> None:
+    dump = (
+        "throughput latency CPU GPU allreduce parameter server pipeline retrain audit "
+        "lineage dependencies sync async DAG tensor"
+    )
+    assert graded("trained-model-limits", dump).verdict == "wrong"
+
+
+def test_very_long_answers_are_graded_quickly() -> None:
+    answer = "partition the data and run multiple copies of the model " * 400
+    assert len(answer) > 10_000
+    started = time.perf_counter()
+    result = graded("data-parallelism", answer)
+    assert time.perf_counter() - started < 0.25
+    assert result.points[0].matched
+
+
+# --- the Grade API -----------------------------------------------------------------------------
+
+
+def test_a_grade_carries_score_verdict_and_one_entry_per_point() -> None:
+    card = DECK.card("inference-performance-metrics")
+    result = grade(card, "Latency, and accuracy too")
+    assert isinstance(result, Grade)
+    assert result.card_id == card.id
+    assert result.score == pytest.approx(2 / 3)
+    assert result.verdict == "partial"
+    assert [point.point for point in result.points] == card.points
+    assert [point.index for point in result.points] == [0, 1, 2]
+    assert [point.matched for point in result.points] == [False, True, True]
+    assert [point.text for point in result.credited] == ["accuracy", "latency"]
+    assert [point.text for point in result.missed] == ["throughput"]
+    assert result.points[2].evidence == "Latency"
+    assert result.points[0].evidence is None
+    assert result.points[0].missing_terms == ("throughput",)
+    assert result.points[2].credited and result.points[0].missed
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        ("data-parallelism", "Every worker gets a COPY of the model; the data is Partitioned."),
+        ("allreduce-steps", "fwd/bwd, then Reduce-Scatter and finally ALL-GATHER"),
+        ("tensor", "Ｍulti-dimensional  array\twith uniform\ntypes"),
+        ("training-performance-metric", "« thruput »"),
+    ],
+)
+def test_evidence_quotes_the_students_own_words(card_id: str, answer: str) -> None:
+    result = graded(card_id, answer)
+    assert result.credited
+    for point in result.credited:
+        assert point.evidence
+        assert point.evidence in answer
+
+
+def test_evidence_is_the_tightest_fragment_that_earned_the_point() -> None:
+    result = graded("dnn-training-steps", "forward pass, backward pass, update weights")
+    assert [point.evidence for point in result.points] == [
+        "forward pass",
+        "backward pass",
+        "update weights",
+    ]
+
+
+def test_similarity_is_a_share_between_zero_and_one() -> None:
+    result = graded("data-parallelism", "run copies of the model")
+    assert all(0.0 <= point.similarity <= 1.0 for point in result.points)
+    assert result.points[0].similarity > 0.0
+
+
+def test_grading_is_deterministic() -> None:
+    answer = "partition the data, copies of the model, sync weight updates"
+    assert graded("data-parallelism", answer) == graded("data-parallelism", answer)
+
+
+def test_point_weights_set_the_score() -> None:
+    card = Card(
+        id="weighted",
+        question="What matters for serving?",
+        points=[Point("low latency", weight=3.0), Point("high accuracy", weight=1.0)],
+    )
+    result = grade(card, "low latency")
+    assert result.score == pytest.approx(0.75)
+    assert result.verdict == "partial"
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        ("retrain, track data and code, capture dependencies", "correct"),
+        ("retrain and audit", "partial"),
+        ("nothing", "wrong"),
+    ],
+)
+def test_pass_ratio_makes_enough_points_correct(answer: str, verdict: str) -> None:
+    original = DECK.card("trained-model-limits")
+    card = Card(id=original.id, question=original.question, points=original.points, pass_ratio=0.75)
+    assert grade(card, answer).verdict == verdict
+
+
+def test_a_hand_built_card_is_prepared_lazily() -> None:
+    card = Card(id="x", question="What is latency?", points=[Point("time per request")])
+    assert not card.cache
+    assert grade(card, "the time each request takes").verdict == "correct"
+    assert card.cache
+    assert grade(card, "latency").verdict == "wrong"
+    assert grade(card, "").verdict == "wrong"
+
+
+def test_prepare_cards_stores_matching_data_once_per_card() -> None:
+    cards = [
+        Card(id="a", question="What is throughput?", points=[Point("samples per second")]),
+        Card(id="b", question="What is latency?", points=[Point("seconds per request")]),
+    ]
+    prepare_cards(cards)
+    prepared = [card.cache["grading"] for card in cards]
+    assert grade(cards[0], "samples per second").verdict == "correct"
+    assert [card.cache["grading"] for card in cards] == prepared
+
+
+def test_point_grade_exposes_what_the_bot_shows() -> None:
+    point = graded("tensor", "a multi-dimensional array").points[0]
+    assert isinstance(point, PointGrade)
+    assert point.text == "a multi-dimensional array"
+    assert point.weight == 1.0
+    assert point.credited and not point.missed
+    assert point.matched_terms
+
+
+def test_a_card_edited_after_preparation_is_prepared_again() -> None:
+    card = Card(id="x", question="What is latency?", points=[Point("time per request")])
+    prepare_cards([card])
+    card.points.append(Point("network round trips"))
+    result = grade(card, "time per request and network round trips")
+    assert result.verdict == "correct"
+    assert len(result.points) == 2
