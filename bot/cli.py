@@ -20,6 +20,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cards", help="deck files or folders (env QUIZBOT_CARDS)")
     run.add_argument("--api-base-url", help="Bot API server root (env TELEGRAM_API_BASE_URL)")
     run.add_argument("--log-level", help="DEBUG, INFO, WARNING... (env QUIZBOT_LOG_LEVEL)")
+    run.add_argument(
+        "--webhook-url", help="run a webhook server for this public URL (env WEBHOOK_URL)"
+    )
+    run.add_argument("--listen", help="webhook server address (env QUIZBOT_LISTEN, 0.0.0.0)")
+    run.add_argument("--port", type=int, help="webhook server port (env PORT, default 8080)")
 
     practice = commands.add_parser("practice", help="practise a deck in the terminal, no token")
     practice.add_argument("--deck", help="a deck id, or a YAML file (default: the first deck)")

@@ -28,6 +28,10 @@ class Settings:
     api_base_url: str = DEFAULT_API_BASE_URL
     log_level: str = "INFO"
     admins: frozenset[int] = field(default_factory=frozenset)
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    listen: str = "0.0.0.0"
+    port: int = 8080
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,7 +42,14 @@ class Settings:
             if not part.lstrip("-").isdigit():
                 raise ConfigError(f"QUIZBOT_ADMINS must list numeric user ids, not {part!r}.")
             admins.add(int(part))
+        port_text = env.get("PORT") or "8080"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"PORT must be a port number, not {port_text!r}.")
         return cls(
+            webhook_url=env.get("WEBHOOK_URL") or None,
+            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            listen=env.get("QUIZBOT_LISTEN") or "0.0.0.0",
+            port=int(port_text),
             token=env.get("TELEGRAM_BOT_TOKEN") or None,
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             cards=tuple(cards),

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +36,11 @@ RETRY_BACKOFF = (1.0, 60.0)
 LAST_UPDATE_KEY = "last_received_update_id"
 
 DATABASE_ERRORS = (SQLAlchemyError, OSError)
+
+
+def seconds_of(duration: timedelta | float) -> float:
+    """A Bot API duration in seconds (PTB gives timedeltas, or ints without PTB_TIMEDELTA)."""
+    return duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
 
 
 def is_database_error(error: BaseException | None) -> bool:
@@ -144,7 +149,7 @@ class UpdatePump:
             except InvalidToken:
                 raise
             except RetryAfter as problem:
-                await asyncio.sleep(float(problem.retry_after))  # type: ignore[arg-type]
+                await asyncio.sleep(seconds_of(problem.retry_after))
                 continue
             except (NetworkError, Conflict) as problem:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", problem, backoff)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -44,6 +45,9 @@ def run_bot(args: argparse.Namespace) -> int:
             cards=tuple(parse_paths(args.cards)) if args.cards else None,
             api_base_url=args.api_base_url.rstrip("/") if args.api_base_url else None,
             log_level=args.log_level.upper() if args.log_level else None,
+            webhook_url=args.webhook_url,
+            listen=args.listen,
+            port=args.port,
         )
     except ConfigError as problem:
         print(f"quizbot: {problem}", file=sys.stderr)
@@ -60,7 +64,12 @@ def run_bot(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    configure_logging(settings.log_level, [settings.token])
+    generated_secret = bool(settings.webhook_url and not settings.webhook_secret)
+    if generated_secret:
+        settings = settings.with_overrides(webhook_secret=secrets.token_urlsafe(32))
+    configure_logging(settings.log_level, [settings.token, settings.webhook_secret or ""])
+    if generated_secret:
+        log.info("Webhook secret: none given in WEBHOOK_SECRET, so one was generated and set")
     try:
         decks = load_decks(list(settings.cards))
     except DeckError as problem:
@@ -81,7 +90,7 @@ def run_bot(args: argparse.Namespace) -> int:
         settings.api_base_url,
     )
     try:
-        asyncio.run(serve(application))
+        asyncio.run(serve(application, settings))
     except (SQLAlchemyError, OSError) as problem:
         print(
             f"quizbot: cannot use the database at {safe_url(settings.database_url)}: "
@@ -100,11 +109,11 @@ def run_bot(args: argparse.Namespace) -> int:
     return 0
 
 
-async def serve(application: Application) -> None:
-    """Run until SIGINT or SIGTERM: initialise, start, poll, then finish the queue and close.
+async def serve(application: Application, settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM: initialise, start, receive, then finish the queue and close.
 
-    PTB's run_polling would confirm updates before they are handled; our pump keeps them in
-    the database first (see bot.pump).
+    We do not use PTB's run_polling/run_webhook: they acknowledge updates before they are
+    handled, while our pump keeps them in the database first (see bot.pump).
     """
     runtime = application.bot_data["runtime"]
     stop = asyncio.Event()
@@ -115,8 +124,12 @@ async def serve(application: Application) -> None:
     try:
         if application.post_init is not None:
             await application.post_init(application)
-        await application.bot.delete_webhook()
         await application.start()
+        if settings.webhook_url:
+            await receive_webhooks(application, settings, stop)
+            await application.stop()
+            return
+        await application.bot.delete_webhook()
         poller = asyncio.create_task(runtime.pump.poll())
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({poller, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -134,6 +147,37 @@ async def serve(application: Application) -> None:
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+async def receive_webhooks(
+    application: Application, settings: Settings, stop: asyncio.Event
+) -> None:
+    """Serve the webhook endpoint until ``stop`` is set."""
+    from aiohttp import web
+    from telegram import Update
+
+    from bot.webhook import build_web_app, webhook_path
+
+    assert settings.webhook_url is not None
+    assert settings.webhook_secret is not None
+    path = webhook_path(settings.webhook_url)
+    web_app = build_web_app(
+        application, application.bot_data["runtime"], settings.webhook_secret, path
+    )
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.listen, settings.port).start()
+        await application.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info("Receiving webhook updates on %s:%d%s", settings.listen, settings.port, path)
+        await stop.wait()
+        log.info("Stopping: no new webhook requests; finishing the updates in hand")
+    finally:
+        await runner.cleanup()
 
 
 def run_health(args: argparse.Namespace) -> int:

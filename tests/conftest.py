@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cards import BUNDLED_CARDS, Deck, load_deck
+from tests.fakebotapi import FakeBotApi, FakeUser, running_fake_bot_api
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -105,6 +106,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'quizbot.db'}"
     return request.getfixturevalue("fresh_postgres_url")
+
+
+@pytest.fixture
+def mini_cards(tmp_path: Path) -> Path:
+    """The three-card deck of tests.e2e, as a YAML file."""
+    import yaml
+
+    from tests.e2e import MINI_DECK
+
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump(MINI_DECK), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    """A fake Telegram Bot API on 127.0.0.1 for one test."""
+    with running_fake_bot_api() as api:
+        yield api
+
+
+@pytest.fixture
+def ann(api: FakeBotApi) -> FakeUser:
+    return api.add_user("Ann", username="ann")
 
 
 @pytest.fixture(scope="session")

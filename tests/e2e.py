@@ -6,9 +6,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.fakebotapi import BotProcess, FakeBotApi
+from tests.fakebotapi import BotProcess, ChatMessage, FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: A small deck with known answers, so a round is predictable whatever the card order.
+MINI_DECK = {
+    "deck": "Mini",
+    "id": "mini",
+    "cards": [
+        {"id": "latency", "question": "What matters most for inference?", "points": ["latency"]},
+        {
+            "id": "throughput",
+            "question": "What matters most for training?",
+            "points": [{"text": "throughput", "aliases": ["samples per second"]}],
+        },
+        {
+            "id": "allreduce",
+            "question": "List the three steps of AllReduce.",
+            "points": ["workers compute forward/backward", "reduce-scatter", "all-gather"],
+            "note": "slide 30",
+        },
+    ],
+}
+#: A fully correct answer for each question of MINI_DECK.
+ANSWERS = {
+    "What matters most for inference?": "latency",
+    "What matters most for training?": "thruput",
+    "List the three steps of AllReduce.": "compute fwd/bwd, reduce-scatter, all-gather",
+}
+
+
+def question_text(message: ChatMessage) -> str:
+    """The question line of a question message (after the ❓)."""
+    return next(line[2:] for line in (message.text or "").splitlines() if line.startswith("❓"))
 
 
 def bot_env(api: FakeBotApi, database_url: str, cards: Path | str | None = None) -> dict[str, str]:

@@ -3,63 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.e2e import running_bot
-from tests.fakebotapi import ChatMessage, FakeBotApi, FakeUser, running_fake_bot_api
+from tests.e2e import ANSWERS, question_text, running_bot
+from tests.fakebotapi import FakeBotApi, FakeUser
 
 pytestmark = pytest.mark.e2e
-
-#: A small deck with known answers, so a round is predictable whatever the card order.
-MINI_DECK = {
-    "deck": "Mini",
-    "id": "mini",
-    "cards": [
-        {"id": "latency", "question": "What matters most for inference?", "points": ["latency"]},
-        {
-            "id": "throughput",
-            "question": "What matters most for training?",
-            "points": [{"text": "throughput", "aliases": ["samples per second"]}],
-        },
-        {
-            "id": "allreduce",
-            "question": "List the three steps of AllReduce.",
-            "points": ["workers compute forward/backward", "reduce-scatter", "all-gather"],
-            "note": "slide 30",
-        },
-    ],
-}
-ANSWERS = {
-    "What matters most for inference?": "latency",
-    "What matters most for training?": "thruput",
-    "List the three steps of AllReduce.": "compute fwd/bwd, reduce-scatter, all-gather",
-}
-
-
-@pytest.fixture
-def mini_cards(tmp_path: Path) -> Path:
-    path = tmp_path / "mini.yaml"
-    path.write_text(yaml.safe_dump(MINI_DECK), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with running_fake_bot_api() as api:
-        yield api
-
-
-@pytest.fixture
-def ann(api: FakeBotApi) -> FakeUser:
-    return api.add_user("Ann", username="ann")
-
-
-def question_text(message: ChatMessage) -> str:
-    return next(line[2:] for line in (message.text or "").splitlines() if line.startswith("❓"))
 
 
 def test_a_student_plays_a_whole_round_and_finds_the_score_afterwards(

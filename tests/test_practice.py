@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.test_bot_e2e import MINI_DECK
+from tests.e2e import MINI_DECK
 
 ROOT = Path(__file__).resolve().parents[1]
 

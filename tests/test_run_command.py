@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.e2e import bot_env, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
+from tests.fakebotapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,12 +22,6 @@ def run_quizbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
         timeout=60,
         check=False,
     )
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with running_fake_bot_api() as api:
-        yield api
 
 
 def test_without_a_token_run_explains_how_to_get_one_and_exits_without_a_traceback() -> None:
