@@ -38,7 +38,7 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -47,7 +47,7 @@ def fit(text: str) -> str:
     if len(text) <= MESSAGE_LIMIT:
         return text
     plain = re.sub(r"<[^>]+>", "", text)
-    return esc(_clip(html.unescape(plain), MESSAGE_LIMIT - 10))
+    return esc(clip(html.unescape(plain), MESSAGE_LIMIT - 10))
 
 
 # --- callback data ------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def feedback(view: FeedbackView) -> Reply:
         for result in view.results:
             if result.matched:
                 quote = (
-                    f" — “{esc(_clip(result.evidence, EVIDENCE_CHARS))}”" if result.evidence else ""
+                    f" — “{esc(clip(result.evidence, EVIDENCE_CHARS))}”" if result.evidence else ""
                 )
                 lines.append(f"✔️ {esc(result.text)}{quote}")
             else:
@@ -197,11 +197,11 @@ def deck_list(decks: Sequence[Deck], current: Deck) -> Reply:
         mark = "▶️" if deck is current else "•"
         lines.append(f"{mark} <b>{esc(deck.name)}</b> — {len(deck.cards)} cards")
         if deck.description:
-            lines.append(f"   <i>{esc(_clip(deck.description, 200))}</i>")
+            lines.append(f"   <i>{esc(clip(deck.description, 200))}</i>")
     if len(decks) > 1:
         lines.append("")
         lines.append("Choose the deck for your next rounds:")
-        buttons = [[(_clip(deck.name, 40), deck_data(deck))] for deck in decks]
+        buttons = [[(clip(deck.name, 40), deck_data(deck))] for deck in decks]
         return Reply(fit("\n".join(lines)), buttons)
     return Reply(fit("\n".join(lines)))
 
@@ -221,4 +221,5 @@ NOTICES = {
 NOT_TEXT = "Please send your answer as text. I can't read stickers, photos or voice messages."
 EDITED = "I grade the first version of an answer. Send a new message instead of editing."
 UNKNOWN_COMMAND = "I don't know that command. /help lists the ones I know."
+SLOW_DOWN = "You're sending messages very fast. I'll ignore a few; try again in a few seconds."
 TRY_AGAIN = "Sorry, something went wrong on my side. Please try again in a moment."

@@ -386,6 +386,11 @@ class Tx:
         row = (await self.conn.execute(select(users).where(users.c.user_id == user_id))).first()
         return _user_row(row) if row else None
 
+    async def user_ids(self) -> list[int]:
+        """Everyone who has used the bot, for broadcasts."""
+        result = await self.conn.execute(select(users.c.user_id).order_by(users.c.user_id))
+        return [row.user_id for row in result]
+
     async def set_user_deck(self, user_id: int, deck_id: str) -> None:
         await self.conn.execute(
             update(users).where(users.c.user_id == user_id).values(deck_id=deck_id)

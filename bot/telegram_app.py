@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -31,6 +33,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -46,8 +49,10 @@ from bot.config import Settings
 from bot.pump import UpdatePump, is_database_error
 from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage import Store, UserProfile
+from bot.telegram_admin import ADMIN_COMMANDS, register_admin_handlers
 from bot.telegram_group import register_group_handlers
 from bot.telegram_reviews import register_review_handlers
+from bot.throttle import Decision, FloodGuard
 
 log = logging.getLogger("bot")
 
@@ -82,6 +87,10 @@ class Runtime:
     commands: list[BotCommand] = field(default_factory=lambda: list(COMMANDS))
     services: dict[str, Any] = field(default_factory=dict)
     on_startup: list[StartupHook] = field(default_factory=list)
+    #: Called with the new decks after /reload, for services that keep decks of their own.
+    on_reload: list[Callable[[list[Deck]], Awaitable[None]]] = field(default_factory=list)
+    flood_guard: FloodGuard = field(default_factory=FloodGuard)
+    broadcasting: bool = False
 
 
 def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
@@ -217,6 +226,20 @@ def describe(update: Update) -> str:
 async def log_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update):
         log.info("%s", describe(update))
+
+
+async def throttle(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop a flood from one user before it reaches the handlers; warn them once."""
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    decision = runtime_of(context).flood_guard.check(update.effective_user.id, time.monotonic())
+    if decision is Decision.ALLOW:
+        return
+    if decision is Decision.WARN:
+        log.info("Throttling user %s", update.effective_user.id)
+        if update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, render.SLOW_DOWN)
+    raise ApplicationHandlerStop
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -471,6 +494,13 @@ def build_application(
         for hook in runtime.on_startup:
             await hook(application, runtime)
         await application.bot.set_my_commands(runtime.commands)
+        for admin in settings.admins:  # admins see their extra commands in their own menu
+            try:
+                await application.bot.set_my_commands(
+                    runtime.commands + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin)
+                )
+            except TelegramError as problem:
+                log.info("Could not set the admin menu for %s: %s", admin, problem)
         await runtime.pump.recover()
         log.info(
             "quizbot is up as @%s with %d deck(s), %d cards",
@@ -507,7 +537,8 @@ def build_application(
     application.bot_data["runtime"] = runtime
 
     private = filters.ChatType.PRIVATE
-    application.add_handler(TypeHandler(Update, log_update), group=-1)
+    application.add_handler(TypeHandler(Update, log_update), group=-2)
+    application.add_handler(TypeHandler(Update, throttle), group=-1)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, edited_message), group=0)
     command_filter = filters.UpdateType.MESSAGE & private
     for name, callback in [
@@ -521,6 +552,7 @@ def build_application(
         application.add_handler(CommandHandler(name, callback, filters=command_filter))
     application.add_handler(CallbackQueryHandler(on_button))
     # Feature modules add their handlers before the private catch-alls below.
+    register_admin_handlers(application, runtime)
     register_group_handlers(application, runtime)
     register_review_handlers(application, runtime)
     application.add_handler(MessageHandler(filters.COMMAND & command_filter, unknown_command))

@@ -56,9 +56,13 @@ def bot_env(api: FakeBotApi, database_url: str, cards: Path | str | None = None)
 
 @contextmanager
 def running_bot(
-    api: FakeBotApi, database_url: str, cards: Path | str | None = None
+    api: FakeBotApi,
+    database_url: str,
+    cards: Path | str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[BotProcess]:
     """Start the bot, wait until it polls, and always stop it (its log is shown on failure)."""
-    with BotProcess(bot_env(api, database_url, cards), cwd=ROOT) as process:
+    env = bot_env(api, database_url, cards) | (extra_env or {})
+    with BotProcess(env, cwd=ROOT) as process:
         process.start(wait_for_polling=api)
         yield process
