@@ -33,6 +33,8 @@ POLL_TIMEOUT = 25
 POLL_BACKOFF = (1.0, 30.0)
 #: Back-off for updates that failed because the database was unreachable.
 RETRY_BACKOFF = (1.0, 60.0)
+#: Handled updates are cleared from the inbox in batches, this long after the first of them.
+FORGET_DELAY = 0.25
 LAST_UPDATE_KEY = "last_received_update_id"
 
 DATABASE_ERRORS = (SQLAlchemyError, OSError)
@@ -64,6 +66,8 @@ class UpdatePump:
         self._attempts: dict[int, int] = {}
         self._failed_now: set[int] = set()
         self._retries: dict[int, asyncio.Task[None]] = {}
+        self._handled: set[int] = set()
+        self._flusher: asyncio.Task[None] | None = None
         self.offset: int | None = None
 
     # --- receiving ----------------------------------------------------------------------------
@@ -116,11 +120,28 @@ class UpdatePump:
             self._retries[update_id] = asyncio.create_task(self._retry(update, delay))
             return
         self._attempts.pop(update_id, None)
+        self._handled.add(update_id)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FORGET_DELAY)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Clear handled updates from the inbox, many per statement (off the hot path).
+
+        If the process dies first, those updates are handled again at start-up; the
+        services' per-update claims keep that from counting anything twice.
+        """
+        handled, self._handled = self._handled, set()
+        if not handled:
+            return
         try:
             async with self.store.transaction() as tx:
-                await tx.forget_update(update_id)
+                await tx.forget_updates(sorted(handled))
         except DATABASE_ERRORS as problem:
-            log.warning("Could not clear update %d from the inbox: %s", update_id, problem)
+            log.warning("Could not clear %d update(s) from the inbox: %s", len(handled), problem)
 
     async def _retry(self, update: Update, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -134,6 +155,10 @@ class UpdatePump:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._retries.clear()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self.flush()
 
     # --- polling ------------------------------------------------------------------------------
 

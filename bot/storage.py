@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -43,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.quiz import CardRecord, Streak, advance_streak
+from bot.quiz import CardRecord, Streak
 
 log = logging.getLogger(__name__)
 
@@ -343,8 +343,8 @@ class Tx:
         )
         return [(row.update_id, row.payload) for row in result]
 
-    async def forget_update(self, update_id: int) -> None:
-        await self.conn.execute(inbox.delete().where(inbox.c.update_id == update_id))
+    async def forget_updates(self, update_ids: list[int]) -> None:
+        await self.conn.execute(inbox.delete().where(inbox.c.update_id.in_(update_ids)))
 
     async def get_state(self, key: str) -> str | None:
         row = (
@@ -399,16 +399,25 @@ class Tx:
     async def add_to_totals(
         self, user_id: int, *, points: int, verdict: str | None, today: date
     ) -> None:
-        """Add one scored answer to the user's totals and daily streak."""
-        user = await self.get_user(user_id)
-        if user is None:
-            return
-        streak = advance_streak(user.streak, today)
+        """Add one scored answer to the user's totals and daily streak, in one statement.
+
+        The streak rule is ``quiz.advance_streak``'s, written in SQL so that the hot path
+        (every answer) costs one round trip instead of a read and a write.
+        """
+        yesterday = today - timedelta(days=1)
+        last = users.c.streak_last_day
+        current = case(
+            (last == today, users.c.streak_current),
+            (last == yesterday, users.c.streak_current + 1),
+            else_=1,
+        )
         values: dict[str, Any] = {
             "points": users.c.points + points,
-            "streak_current": streak.current,
-            "streak_best": streak.best,
-            "streak_last_day": streak.last_day,
+            "streak_current": current,
+            "streak_best": case(
+                (current > users.c.streak_best, current), else_=users.c.streak_best
+            ),
+            "streak_last_day": today,
         }
         if verdict is not None:
             values["answered"] = users.c.answered + 1

@@ -42,6 +42,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot import quiz, render
 from bot.cards import Deck, load_decks
@@ -477,6 +478,8 @@ def build_application(
     settings: Settings,
     decks: list[Deck] | None = None,
     clock: Callable[[], datetime] | None = None,
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
 ) -> Application:
     """Wire the whole bot. Decks load here so a broken bank fails before we touch Telegram."""
     if not settings.token:
@@ -516,9 +519,13 @@ def build_application(
             await runtime.store.close()
         log.info("quizbot stopped")
 
+    builder = ApplicationBuilder()
+    if rate_limit:  # off only where no Telegram is behind the network (benchmarks)
+        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
+    if request is not None:  # an in-process network, for benchmarks and property tests
+        builder = builder.request(request).get_updates_request(request)
     application = (
-        ApplicationBuilder()
-        .token(settings.token)
+        builder.token(settings.token)
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .defaults(
@@ -527,7 +534,6 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .application_class(QuizApplication)
         .updater(None)
         .post_init(post_init)
