@@ -230,9 +230,16 @@ async def log_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def throttle(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stop a flood from one user before it reaches the handlers; warn them once."""
-    if not isinstance(update, Update) or update.effective_user is None:
+    """Stop a flood from one user before it reaches the handlers; warn them once.
+
+    Updates with no user behind them (channel posts, anonymous admins) stop here too: every
+    feature of the bot is about a person answering.
+    """
+    if not isinstance(update, Update):
         return
+    if update.effective_user is None:
+        log.debug("Ignoring update %s: no user", update.update_id)
+        raise ApplicationHandlerStop
     decision = runtime_of(context).flood_guard.check(update.effective_user.id, time.monotonic())
     if decision is Decision.ALLOW:
         return

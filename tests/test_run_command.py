@@ -86,3 +86,15 @@ def test_the_log_has_one_line_per_update_and_never_the_token(
     assert api.token.split(":")[1] not in logs
     for update_id in (first, second):
         assert sum(f"update {update_id} " in line for line in logs.splitlines()) == 1
+
+
+def test_a_token_telegram_rejects_gives_a_clear_error_that_does_not_echo_it(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    env = bot_env(api, f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
+    env["TELEGRAM_BOT_TOKEN"] = "999999:NOT-the-right-token"
+    result = run_quizbot(env, "run")
+    assert result.returncode == 2
+    assert "rejected the bot token" in result.stderr
+    assert "NOT-the-right-token" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,79 @@
+"""Security properties checked on the code itself: parameterised SQL, escaped output."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bot import render
+from bot.cards import Card, Point
+from bot.service import FeedbackView, PointResult
+from tests.fakebotapi.markup import parse_html
+
+PACKAGE = Path(__file__).resolve().parents[1] / "bot"
+SQL_CALLS = {"text", "execute", "exec_driver_sql", "executemany"}
+
+
+def _dynamic_sql_calls(path: Path) -> list[str]:
+    """Calls that pass SQL built with f-strings, % or + instead of bound parameters."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        first = node.args[0]
+        dynamic = isinstance(first, ast.JoinedStr) or (
+            isinstance(first, ast.BinOp) and isinstance(first.op, ast.Mod | ast.Add)
+        )
+        if name in SQL_CALLS and dynamic:
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
+def test_sql_is_never_built_from_strings_in_the_package(path: Path) -> None:
+    assert _dynamic_sql_calls(path) == []
+
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '<a href="javascript:alert(1)">x</a>',
+    "</b><b>bold",
+    "&lt;b&gt; & &amp;",
+    "<i>unclosed",
+    "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_user_text_quoted_in_feedback_can_never_inject_markup(text: str) -> None:
+    card = Card(id="c", question="What <is> this & that?", points=[Point("a <b> point")])
+    view = FeedbackView(
+        answer_id=1,
+        round_id=1,
+        position=0,
+        total=1,
+        card=card,
+        outcome="answered",
+        verdict="partial",
+        score=0.5,
+        points=5,
+        hints=0,
+        results=[PointResult(text="a <b> point", matched=True, evidence=text)],
+        overridden=False,
+        is_last=True,
+    )
+    html = render.feedback(view).html
+    parsed = parse_html(html)  # raises on anything Telegram would refuse
+    assert "<script>" not in html
+    assert "<a " not in html
+    assert not any(entity["type"] == "text_link" for entity in parsed.entities)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_display_name_is_escaped_everywhere_it_is_shown(name: str) -> None:
+    for html in (render.welcome(name).html,):
+        parsed = parse_html(html)
+        assert name[:50] in parsed.text
