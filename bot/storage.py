@@ -635,6 +635,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # We emit BEGIN IMMEDIATE ourselves (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    """Take SQLite's write lock when a transaction begins, not at its first write.
+
+    Updates are handled concurrently; a transaction that read first and wrote later could
+    otherwise fail at once with "database is locked" when another one wrote in between.
+    With the lock taken up front, the busy timeout makes it wait its turn instead.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine_for(url: str) -> AsyncEngine:
@@ -643,6 +655,7 @@ def create_engine_for(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 

@@ -47,6 +47,7 @@ from telegram.request import BaseRequest
 from bot import quiz, render
 from bot.cards import Deck, load_decks
 from bot.config import Settings
+from bot.ordering import PerChatUpdateProcessor, concurrency_for
 from bot.pump import UpdatePump, is_database_error
 from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage import Store, UserProfile
@@ -542,6 +543,7 @@ def build_application(
             )
         )
         .application_class(QuizApplication)
+        .concurrent_updates(PerChatUpdateProcessor(concurrency_for(settings.database_url)))
         .updater(None)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
