@@ -47,8 +47,10 @@ from telegram.request import BaseRequest
 from bot import quiz, render
 from bot.cards import Deck, load_decks
 from bot.config import Settings
+from bot.group_service import group_standings_for_user
 from bot.ordering import PerChatUpdateProcessor, concurrency_for
 from bot.pump import UpdatePump, is_database_error
+from bot.render_group import group_standings
 from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage import Store, UserProfile
 from bot.telegram_admin import ADMIN_COMMANDS, register_admin_handlers
@@ -300,7 +302,13 @@ async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def score_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     view = await service_of(context).score(profile_of(update), now_of(context))
-    await send(context, update.effective_chat.id, render.score(view))
+    reply = render.score(view)
+    store = runtime_of(context).store
+    if store is not None:  # the groups the user plays in, with their rank in each
+        groups = group_standings(await group_standings_for_user(store, update.effective_user.id))
+        if groups:
+            reply = render.Reply(f"{reply.html}\n\n{groups}", reply.buttons)
+    await send(context, update.effective_chat.id, reply)
 
 
 async def deck_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -552,8 +560,9 @@ def build_application(
     application.bot_data["runtime"] = runtime
 
     private = filters.ChatType.PRIVATE
-    application.add_handler(TypeHandler(Update, log_update), group=-2)
-    application.add_handler(TypeHandler(Update, throttle), group=-1)
+    application.add_handler(TypeHandler(Update, log_update), group=-3)
+    application.add_handler(TypeHandler(Update, throttle), group=-2)
+    # Group -1 is for feature gates that may take an update over before the core handlers.
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, edited_message), group=0)
     command_filter = filters.UpdateType.MESSAGE & private
     for name, callback in [
@@ -565,11 +574,11 @@ def build_application(
         ("deck", deck_command),
     ]:
         application.add_handler(CommandHandler(name, callback, filters=command_filter))
-    application.add_handler(CallbackQueryHandler(on_button))
     # Feature modules add their handlers before the private catch-alls below.
     register_admin_handlers(application, runtime)
     register_group_handlers(application, runtime)
     register_review_handlers(application, runtime)
+    application.add_handler(CallbackQueryHandler(on_button))  # after the features' buttons
     application.add_handler(MessageHandler(filters.COMMAND & command_filter, unknown_command))
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & command_filter, answer_message)

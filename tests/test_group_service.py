@@ -1,0 +1,534 @@
+"""Group challenges on a real store (SQLite and PostgreSQL), without Telegram.
+
+The concurrency tests run every answer in its own transaction at once (asyncio.gather), as
+replicas or concurrent update processing would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.cards import Card, Deck, Point
+from bot.challenge import ChallengeRequest, Period
+from bot.group_service import (
+    Announce,
+    AnswerAccepted,
+    ChallengeStarted,
+    FinalView,
+    Finish,
+    GroupNotice,
+    GroupService,
+    Idle,
+    NotDue,
+    Player,
+    QuestionView,
+    ShowQuestion,
+    WaitForClose,
+    group_standings_for_user,
+)
+from bot.group_storage import challenge_answers, group_players
+from bot.storage import Store
+
+CHAT = -4001
+ANN = Player(1, "Ann", "ann")
+BOB = Player(2, "Bob")
+CAROL = Player(3, "Carol")
+
+#: Cards whose answers we know: a full, a partial and a wrong answer for each.
+DECK = Deck(
+    id="mini",
+    name="Mini",
+    cards=[
+        Card(
+            id="metrics",
+            question="Which metric matters for training, and which for inference?",
+            points=[Point("throughput", ("samples per second",)), Point("latency")],
+        ),
+        Card(
+            id="allreduce",
+            question="Name the two phases of ring AllReduce.",
+            points=[Point("reduce-scatter"), Point("all-gather")],
+        ),
+        Card(
+            id="memory",
+            question="What limits the batch size on one accelerator, and what speeds it up?",
+            points=[Point("memory"), Point("bandwidth")],
+        ),
+    ],
+)
+ANSWERS = {
+    "metrics": ("throughput and latency", "latency", "bananas"),
+    "allreduce": ("reduce-scatter then all-gather", "all-gather", "bananas"),
+    "memory": ("memory and bandwidth", "memory", "bananas"),
+}
+FULL, PARTIAL, WRONG = 0, 1, 2
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = await Store.open(database_url)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def service(store: Store) -> GroupService:
+    return GroupService(store, [DECK], rng=random.Random(7))
+
+
+class Updates:
+    """Fresh update ids, as Telegram hands them out."""
+
+    def __init__(self) -> None:
+        self.next_id = 1
+
+    def __call__(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+
+@pytest.fixture
+def updates() -> Updates:
+    return Updates()
+
+
+async def start(
+    service: GroupService,
+    now: datetime,
+    updates: Updates,
+    *,
+    questions: int = 3,
+    seconds: int = 30,
+    chat: int = CHAT,
+    by: Player = ANN,
+) -> ChallengeStarted:
+    started = await service.start_challenge(
+        chat, "Study group", by, ChallengeRequest(questions, seconds), now, updates()
+    )
+    assert isinstance(started, ChallengeStarted)
+    return started
+
+
+async def ask(
+    service: GroupService, challenge_id: int, now: datetime, message_id: int, chat: int = CHAT
+) -> QuestionView:
+    """Drive to the next question and show it, as the Telegram driver does."""
+    action = await service.advance(challenge_id, now)
+    assert isinstance(action, ShowQuestion), action
+    shown = await service.question_shown(action.question.question_id, chat, message_id, now)
+    assert shown is not None
+    return shown
+
+
+def answer_for(view: QuestionView, kind: int) -> str:
+    return ANSWERS[view.card.id][kind]
+
+
+async def finish_question(service: GroupService, challenge_id: int, now: datetime) -> Announce:
+    action = await service.advance(challenge_id, now)
+    assert isinstance(action, Announce), action
+    await service.results_posted(action.results.question_id)
+    return action
+
+
+async def totals_are_consistent(store: Store, chat_id: int) -> dict[int, int]:
+    """Every player's stored total equals the sum of their answers' points; returns totals."""
+    async with store.transaction() as tx:
+        summed = dict(
+            (
+                await tx.conn.execute(
+                    select(challenge_answers.c.user_id, func.sum(challenge_answers.c.points))
+                    .where(challenge_answers.c.chat_id == chat_id)
+                    .group_by(challenge_answers.c.user_id)
+                )
+            ).all()
+        )
+        stored = dict(
+            (
+                await tx.conn.execute(
+                    select(group_players.c.user_id, group_players.c.points).where(
+                        group_players.c.chat_id == chat_id
+                    )
+                )
+            ).all()
+        )
+    assert {user: int(points) for user, points in summed.items()} == stored
+    return stored
+
+
+# --- concurrency ------------------------------------------------------------------------------
+
+
+async def test_fifty_players_answering_at_once_are_all_graded_and_the_round_closes_once(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates)
+    question = await ask(service, started.challenge_id, now, message_id=10)
+    players = [Player(1000 + number, f"Player {number}") for number in range(50)]
+    kinds = [(FULL, PARTIAL, WRONG)[number % 3] for number in range(50)]
+    answered_at = now + timedelta(seconds=2)
+
+    results = await asyncio.gather(
+        *[
+            service.answer(CHAT, player, answer_for(question, kind), answered_at, updates())
+            for player, kind in zip(players, kinds, strict=True)
+        ]
+    )
+
+    assert all(isinstance(result, AnswerAccepted) for result in results), results
+    accepted = [result for result in results if isinstance(result, AnswerAccepted)]
+    verdicts = [result.verdict for result in accepted]
+    assert verdicts.count("correct") == 17 and verdicts.count("wrong") == 16
+    assert sum(result.points.first for result in accepted) == 2  # exactly one +2
+    assert sum(result.grace_started for result in accepted) == 1
+
+    closes = await asyncio.gather(
+        *[
+            service.close_question(question.question_id, now + timedelta(seconds=31))
+            for _ in range(5)
+        ]
+    )
+    assert sorted(closes) == [False, False, False, False, True]
+
+    announce = await finish_question(service, started.challenge_id, now + timedelta(seconds=31))
+    lines = announce.results.lines
+    assert len(lines) == 50 and {line.user_id for line in lines} == {p.user_id for p in players}
+    assert sum(1 for line in lines if line.points.first) == 1
+    assert lines[0].points.first == 2  # the first full answer tops the list
+    totals = await totals_are_consistent(store, CHAT)
+    assert sum(totals.values()) == sum(result.points.total for result in accepted)
+    assert announce.results.top[0].points == max(totals.values())
+
+
+async def test_two_challenges_started_at_once_in_one_chat_give_one_challenge(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    results = await asyncio.gather(
+        *[
+            service.start_challenge(
+                CHAT, "Study group", player, ChallengeRequest(2, 30), now, updates()
+            )
+            for player in (ANN, BOB, CAROL)
+        ]
+    )
+    started = [result for result in results if isinstance(result, ChallengeStarted)]
+    refused = [result for result in results if isinstance(result, GroupNotice)]
+    assert len(started) == 1
+    assert [notice.kind for notice in refused] == ["already_running"] * 2
+    assert {notice.name for notice in refused} == {started[0].started_by}
+
+
+async def test_a_grace_close_and_the_timeout_racing_close_the_question_once(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates)
+    question = await ask(service, started.challenge_id, now, 10)
+    accepted = await service.answer(CHAT, ANN, answer_for(question, FULL), now, updates())
+    assert isinstance(accepted, AnswerAccepted) and accepted.grace_started
+    assert accepted.closes_at == now + timedelta(seconds=3)
+    early = await service.close_question(question.question_id, now + timedelta(seconds=1))
+    assert early == NotDue(now + timedelta(seconds=3))
+    grace, timeout = await asyncio.gather(
+        service.close_question(question.question_id, now + timedelta(seconds=3)),
+        service.close_question(question.question_id, now + timedelta(seconds=30)),
+    )
+    assert sorted([grace, timeout]) == [False, True]
+
+
+# --- answering --------------------------------------------------------------------------------
+
+
+async def test_each_player_answers_once_and_a_second_answer_does_not_count(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates)
+    question = await ask(service, started.challenge_id, now, 10)
+    first = await service.answer(CHAT, BOB, answer_for(question, PARTIAL), now, updates())
+    second = await service.answer(CHAT, BOB, answer_for(question, FULL), now, updates())
+    assert isinstance(first, AnswerAccepted) and first.verdict == "partial"
+    assert second == GroupNotice("already_answered")
+    just_late = await service.answer(  # after the deadline, before the close job ran
+        CHAT, BOB, answer_for(question, FULL), now + timedelta(seconds=31), updates()
+    )
+    assert just_late == GroupNotice("already_answered")
+    assert await totals_are_consistent(store, CHAT) == {BOB.user_id: first.points.total}
+
+
+async def test_a_redelivered_answer_counts_once(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates)
+    question = await ask(service, started.challenge_id, now, 10)
+    update_id = updates()
+    first = await service.answer(CHAT, ANN, answer_for(question, FULL), now, update_id)
+    again = await service.answer(CHAT, ANN, answer_for(question, FULL), now, update_id)
+    assert isinstance(first, AnswerAccepted)
+    assert again == GroupNotice("duplicate")
+    assert await totals_are_consistent(store, CHAT) == {ANN.user_id: 17}
+
+
+async def test_only_a_reply_to_the_open_question_counts_as_an_answer(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates)
+    first = await ask(service, started.challenge_id, now, 10)
+    await service.close_question(first.question_id, now + timedelta(seconds=30))
+    await finish_question(service, started.challenge_id, now + timedelta(seconds=30))
+    later = now + timedelta(seconds=35)
+    second = await ask(service, started.challenge_id, later, 20)
+    old_reply = await service.answer(CHAT, ANN, "latency", later, updates(), reply_to=10)
+    other_reply = await service.answer(CHAT, ANN, "gg", later, updates(), reply_to=15)
+    right_reply = await service.answer(
+        CHAT, ANN, answer_for(second, FULL), later, updates(), reply_to=20
+    )
+    assert old_reply == GroupNotice("closed_question")
+    assert other_reply == GroupNotice("not_the_question")
+    assert isinstance(right_reply, AnswerAccepted)
+
+
+async def test_answers_after_the_deadline_or_without_a_challenge_are_refused(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    assert await service.answer(CHAT, ANN, "latency", now, updates()) == GroupNotice("no_challenge")
+    started = await start(service, now, updates, seconds=30)
+    question = await ask(service, started.challenge_id, now, 10)
+    late = now + timedelta(seconds=31)
+    assert await service.answer(CHAT, BOB, "latency", late, updates()) == GroupNotice("too_late")
+    assert await service.answer(CHAT, BOB, "  ", now, updates()) == GroupNotice("empty_answer")
+    await service.close_question(question.question_id, late)
+    assert await service.answer(CHAT, BOB, "latency", late, updates()) == GroupNotice("too_late")
+
+
+async def test_streaks_speed_and_the_first_full_bonus_add_up_over_a_challenge(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates, questions=3, seconds=30)
+    clock = now
+    earned: list[tuple[int, int, int, int]] = []
+    for _ in range(3):
+        question = await ask(service, started.challenge_id, clock, 10)
+        bob = await service.answer(
+            CHAT, BOB, answer_for(question, FULL), clock + timedelta(seconds=3), updates()
+        )
+        ann = await service.answer(  # inside the 3-second grace window Bob's answer opened
+            CHAT, ANN, answer_for(question, FULL), clock + timedelta(seconds=6), updates()
+        )
+        assert isinstance(bob, AnswerAccepted) and isinstance(ann, AnswerAccepted)
+        earned.append((bob.points.total, bob.points.streak, ann.points.total, ann.points.streak))
+        clock += timedelta(seconds=30)
+        await service.close_question(question.question_id, clock)
+        await finish_question(service, started.challenge_id, clock)
+    # Bob answers first, after 3 s of 30: 10 + 5 speed (4.5 rounds up) + 2 first, then streaks.
+    # Ann answers in the grace window, after 6 s: 10 + 4 speed, and the same streaks.
+    assert earned == [(17, 0, 14, 0), (18, 1, 15, 1), (19, 2, 16, 2)]
+    action = await service.advance(started.challenge_id, clock)
+    assert isinstance(action, Finish)
+    final = action.final
+    assert [(s.rank, s.name, s.points) for s in final.standings] == [(1, "Bob", 54), (2, "Ann", 45)]
+    assert final.participants == 2 and final.asked == 3
+    assert await service.complete(started.challenge_id, clock)
+    assert isinstance(await service.advance(started.challenge_id, clock), Idle)
+
+
+# --- stopping, removal, migration, restart ------------------------------------------------------
+
+
+async def test_only_the_starter_or_an_admin_can_stop_a_challenge(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates, by=ANN)
+    question = await ask(service, started.challenge_id, now, 10)
+    await service.answer(CHAT, BOB, answer_for(question, PARTIAL), now, updates())
+    refused = await service.stop_challenge(CHAT, BOB, now, updates())
+    assert refused == GroupNotice("not_allowed", "Ann")
+    stopped = await service.stop_challenge(CHAT, CAROL, now, updates(), is_admin=True)
+    assert isinstance(stopped, FinalView)
+    assert (stopped.state, stopped.stopped_by, stopped.asked, stopped.total) == (
+        "stopped",
+        "Carol",
+        1,
+        3,
+    )
+    assert [s.name for s in stopped.standings] == ["Bob"]
+    assert await service.stop_challenge(CHAT, ANN, now, updates()) == GroupNotice("no_challenge")
+    assert isinstance(await service.advance(started.challenge_id, now), Idle)
+    assert await service.close_question(question.question_id, now + timedelta(minutes=1)) is False
+
+
+async def test_removing_the_bot_ends_the_challenge_and_keeps_the_scores(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates)
+    question = await ask(service, started.challenge_id, now, 10)
+    await service.answer(CHAT, ANN, answer_for(question, FULL), now, updates())
+    assert await service.end_in_chat(CHAT, "kicked", now) == started.challenge_id
+    assert await service.end_in_chat(CHAT, "kicked", now) is None  # once
+    assert isinstance(await service.advance(started.challenge_id, now), Idle)
+    assert await totals_are_consistent(store, CHAT) == {ANN.user_id: 17}
+    standings = await group_standings_for_user(store, ANN.user_id)
+    assert [(s.title, s.rank, s.points, s.bot_present) for s in standings] == [
+        ("Study group", 1, 17, False)
+    ]
+
+
+async def test_a_supergroup_migration_moves_scores_and_the_open_challenge(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    supergroup = -1_000_000_004_001
+    # Bob already played in the new supergroup (someone answered there first): scores merge.
+    other = await start(service, now, updates, chat=supergroup, questions=1, by=BOB)
+    question = await ask(service, other.challenge_id, now, 5, chat=supergroup)
+    await service.answer(supergroup, BOB, answer_for(question, FULL), now, updates())
+    await service.close_question(question.question_id, now + timedelta(seconds=30))
+    await finish_question(service, other.challenge_id, now + timedelta(seconds=30))
+    await service.complete(other.challenge_id, now)
+
+    started = await start(service, now, updates)
+    question = await ask(service, started.challenge_id, now, 10)
+    await service.answer(CHAT, ANN, answer_for(question, PARTIAL), now, updates())
+    await service.answer(CHAT, BOB, answer_for(question, PARTIAL), now, updates())
+
+    moved = await service.migrate_chat(CHAT, supergroup, now)
+    assert moved.challenge_id == started.challenge_id
+    assert moved.reshow is not None and moved.reshow.chat_id == supergroup
+    assert moved.reshow.closes_at == question.closes_at  # the deadline stays
+    again = await service.migrate_chat(CHAT, supergroup, now)  # the second service message
+    assert (again.challenge_id, again.reshow) == (None, None)
+
+    reshown = await service.question_shown(
+        question.question_id, supergroup, 77, now + timedelta(seconds=1)
+    )
+    assert reshown is not None and reshown.closes_at == question.closes_at
+    after = await service.answer(
+        supergroup, CAROL, answer_for(question, FULL), now, updates(), reply_to=77
+    )
+    assert isinstance(after, AnswerAccepted)
+    # Updates of the two chats are handled concurrently: an answer sent in the old group, by
+    # reply to the old question message, may be handled after the move. It still counts.
+    dan = Player(4, "Dan")
+    late = await service.answer(CHAT, dan, answer_for(question, WRONG), now, updates(), reply_to=10)
+    assert isinstance(late, AnswerAccepted) and late.question_id == question.question_id
+    assert await service.running_in_chat(CHAT) == await service.running_in_chat(supergroup)
+
+    board = await service.leaderboard(supergroup, Period.ALL, now)
+    assert [(s.name, s.points) for s in board.standings] == [
+        ("Bob", 25),
+        ("Carol", 17),
+        ("Ann", 8),
+        ("Dan", 0),
+    ]
+    assert await service.leaderboard(CHAT, Period.ALL, now) == board  # the old id follows
+    totals = await totals_are_consistent(store, supergroup)
+    assert totals == {BOB.user_id: 25, CAROL.user_id: 17, ANN.user_id: 8, dan.user_id: 0}
+
+
+async def test_after_a_restart_an_open_challenge_resumes_with_its_deadline(
+    database_url: str, now: datetime, updates: Updates
+) -> None:
+    store = await Store.open(database_url)
+    try:
+        service = GroupService(store, [DECK], rng=random.Random(7))
+        started = await start(service, now, updates, questions=2, seconds=20)
+        question = await ask(service, started.challenge_id, now, 10)
+        await service.answer(
+            CHAT, ANN, answer_for(question, PARTIAL), now + timedelta(seconds=4), updates()
+        )
+    finally:
+        await store.close()
+
+    store = await Store.open(database_url)  # the bot restarts: a new store and service
+    try:
+        service = GroupService(store, [DECK], rng=random.Random(8))
+        assert await service.running_challenges() == [started.challenge_id]
+        before = await service.advance(started.challenge_id, now + timedelta(seconds=10))
+        assert isinstance(before, WaitForClose)
+        assert before.question.closes_at == now + timedelta(seconds=20)
+        assert before.question.answered == 1
+
+        # Down past the deadline: the question closes at once, with the answer given before.
+        after = await service.advance(started.challenge_id, now + timedelta(minutes=5))
+        assert isinstance(after, Announce)
+        assert [(line.name, line.verdict) for line in after.results.lines] == [("Ann", "partial")]
+        await service.results_posted(after.results.question_id)
+        following = await service.advance(started.challenge_id, now + timedelta(minutes=5))
+        assert isinstance(following, ShowQuestion) and following.question.position == 1
+        # Shown for the first time only now: its clock starts when it is shown.
+        shown = await service.question_shown(
+            following.question.question_id, CHAT, 11, now + timedelta(minutes=6)
+        )
+        assert shown is not None and shown.closes_at == now + timedelta(minutes=6, seconds=20)
+    finally:
+        await store.close()
+
+
+# --- leaderboards -------------------------------------------------------------------------------
+
+
+async def test_leaderboards_cover_all_time_this_week_and_today(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    async def play(at: datetime, player: Player, kind: int) -> None:
+        started = await start(service, at, updates, questions=1)
+        question = await ask(service, started.challenge_id, at, 10)
+        await service.answer(CHAT, player, answer_for(question, kind), at, updates())
+        await service.close_question(question.question_id, at + timedelta(seconds=30))
+        await finish_question(service, started.challenge_id, at + timedelta(seconds=30))
+        await service.complete(started.challenge_id, at)
+
+    await play(now - timedelta(days=10), ANN, FULL)  # 17, long ago
+    await play(now - timedelta(days=4), BOB, PARTIAL)  # Tuesday this week
+    await play(now, CAROL, PARTIAL)  # today
+    await play(now, BOB, WRONG)  # today, no points: still on today's table
+
+    boards = {
+        period: [
+            (s.rank, s.name, s.points)
+            for s in (await service.leaderboard(CHAT, period, now)).standings
+        ]
+        for period in Period
+    }
+    assert boards[Period.ALL] == [(1, "Ann", 17), (2, "Bob", 8), (2, "Carol", 8)]
+    assert boards[Period.WEEK] == [(1, "Bob", 8), (1, "Carol", 8)]
+    assert boards[Period.TODAY] == [(1, "Carol", 8), (2, "Bob", 0)]
+
+    rank = await service.rank(CHAT, BOB, now)
+    assert rank.standing is not None and (rank.standing.rank, rank.players, rank.points) == (
+        2,
+        3,
+        8,
+    )
+    assert rank.week is not None and rank.week.rank == 1
+    nobody = await service.rank(CHAT, Player(99, "Newcomer"), now)
+    assert nobody.standing is None and nobody.players == 3
+    assert [
+        (s.rank, s.players, s.points) for s in await group_standings_for_user(store, BOB.user_id)
+    ] == [(2, 3, 8)]
+
+
+async def test_the_final_standings_name_the_participants_and_the_hardest_card(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates, questions=3)
+    clock = now
+    kinds = {0: (FULL, FULL), 1: (WRONG, PARTIAL), 2: (FULL, PARTIAL)}
+    hardest_card = ""
+    for position in range(3):
+        question = await ask(service, started.challenge_id, clock, 10 + position)
+        if position == 1:
+            hardest_card = question.card.question
+        for player, kind in zip((ANN, BOB), kinds[position], strict=True):
+            await service.answer(CHAT, player, answer_for(question, kind), clock, updates())
+        clock += timedelta(seconds=30)
+        await service.close_question(question.question_id, clock)
+        await finish_question(service, started.challenge_id, clock)
+    action = await service.advance(started.challenge_id, clock)
+    assert isinstance(action, Finish)
+    assert action.final.participants == 2
+    assert action.final.hardest is not None and action.final.hardest.question == hardest_card
+    assert action.final.hardest_mean == pytest.approx(0.25)
