@@ -17,6 +17,8 @@ from typing import Any
 from bot import quiz
 from bot.cards import Card, Deck, Point
 from bot.grading import grade, prepare_deck
+from bot.review_service import SpacedRepetition
+from bot.scheduling import Rating
 from bot.storage import AnswerRow, RoundRow, Store, Tx, UserProfile
 
 #: The longest answer we store and grade; Telegram's own message limit.
@@ -112,6 +114,8 @@ class QuizService:
     store: Store
     decks: Sequence[Deck]
     rng: random.Random = field(default_factory=random.Random)
+    #: FSRS scheduling: chooses each round's cards and reviews every answered card.
+    spaced: SpacedRepetition = field(default_factory=SpacedRepetition)
 
     def __post_init__(self) -> None:
         self.replace_decks(self.decks)
@@ -258,10 +262,15 @@ class QuizService:
                 await tx.update_round(previous.round_id, state="stopped", finished_at=now)
                 if await tx.round_answers(previous.round_id):
                     replaced = await self._summary(tx, previous)
-            history = await tx.card_history(user.user_id, deck.id)
-            card_ids = quiz.choose_cards(deck.cards, history, size, seed=self.rng.randrange(2**32))
+            choice = await self.spaced.choose(
+                tx, user.user_id, deck, size, now, seed=self.rng.randrange(2**32)
+            )
             round_ = await tx.create_round(
-                chat_id=chat_id, user_id=user.user_id, deck_id=deck.id, card_ids=card_ids, now=now
+                chat_id=chat_id,
+                user_id=user.user_id,
+                deck_id=deck.id,
+                card_ids=choice.card_ids,
+                now=now,
             )
             return RoundStart(question=self._question(round_), replaced=replaced)
 
@@ -326,6 +335,7 @@ class QuizService:
     async def _record(
         self, tx: Tx, round_: RoundRow, card: Card, *, now: datetime, **values: Any
     ) -> FeedbackView:
+        response_seconds = (now - round_.asked_at).total_seconds() if round_.asked_at else None
         answer_id = await tx.add_answer(
             round_id=round_.round_id,
             position=round_.position,
@@ -336,8 +346,20 @@ class QuizService:
             hints=round_.hints_used,
             asked_at=round_.asked_at,
             answered_at=now,
-            response_seconds=(now - round_.asked_at).total_seconds() if round_.asked_at else None,
+            response_seconds=response_seconds,
             **values,
+        )
+        await self.spaced.record(
+            tx,
+            answer_id=answer_id,
+            user_id=round_.user_id,
+            deck_id=round_.deck_id,
+            card=card,
+            outcome=values["outcome"],
+            verdict=values["verdict"],
+            hints=round_.hints_used,
+            response_seconds=response_seconds,
+            now=now,
         )
         await tx.add_to_totals(
             round_.user_id, points=values["points"], verdict=values["verdict"], today=now.date()
@@ -432,7 +454,7 @@ class QuizService:
             round_ = await self._open_at(tx, user, chat_id, round_id, position, "asking")
             if isinstance(round_, Notice):
                 return round_
-            await tx.add_answer(
+            answer_id = await tx.add_answer(
                 round_id=round_.round_id,
                 position=round_.position,
                 user_id=round_.user_id,
@@ -446,6 +468,19 @@ class QuizService:
                 hints=round_.hints_used,
                 asked_at=round_.asked_at,
                 answered_at=now,
+            )
+            # A skip after a hint is a failed recall (Again); a plain skip leaves FSRS alone.
+            await self.spaced.record(
+                tx,
+                answer_id=answer_id,
+                user_id=round_.user_id,
+                deck_id=round_.deck_id,
+                card=self._card(self.deck(round_.deck_id), round_.current_card_id or ""),
+                outcome="skipped",
+                verdict="wrong",
+                hints=round_.hints_used,
+                response_seconds=None,
+                now=now,
             )
             return await self._advance(tx, round_, now)
 
@@ -514,6 +549,8 @@ class QuizService:
                 return Notice("already_overridden")
             new_points = quiz.override_points(answer.hints)
             await tx.mark_overridden(answer_id, points=new_points, now=now)
+            # Re-rate the FSRS review as Good from its stored starting state (no second review).
+            await self.spaced.rerate(tx, answer_id, Rating.Good, now)
             await tx.move_verdict(
                 user.user_id,
                 old=answer.verdict,
