@@ -5,7 +5,8 @@ deck and prints one ``name: value`` figure per line: point-level precision, reca
 verdict agreement overall and per kind, then the worst disagreements. It then runs the Mohler
 short-answer benchmark (``bench/mohler.py``) unless ``--no-mohler`` is given.
 
-    python bench/grading_quality.py [--set dev|heldout] [--quick] [--no-mohler] [--worst N]
+    python bench/grading_quality.py [--set dev|heldout|heldout2] [--quick] [--no-mohler]
+                                    [--worst N]
 """
 
 from __future__ import annotations
@@ -137,7 +138,9 @@ def report(outcomes: Sequence[Outcome], worst: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("dev", "heldout"), default="dev", help="labelled set")
+    parser.add_argument(
+        "--set", choices=("dev", "heldout", "heldout2"), default="dev", help="labelled set"
+    )
     parser.add_argument("--quick", action="store_true", help="a small, fast run (for CI)")
     parser.add_argument("--no-mohler", action="store_true", help="skip the Mohler benchmark")
     parser.add_argument("--worst", type=int, default=10, help="disagreements to list")

@@ -3,11 +3,20 @@
 Each point of a card is reduced to key terms: its text, its "head: tail" parts and comma
 items, and each alias, as alternative term sets. A point is credited when at least
 CREDIT_THRESHOLD of one set's weight is found in the answer: exactly after normalisation and
-stemming (see ``bot.textnorm``), glued ("all gather" = "allgather"), or fuzzily for typos.
+stemming (see ``bot.textnorm``), glued ("all gather" = "allgather"), fuzzily for typos
+(misspelt, doubled letters, written without vowels), or, a little lower, through a general
+synonym ("quick" for "fast", "figure out" for "identify"). A deck term that one card spells
+out in aliases ("throughput": "samples per second") may be spelt that way on every card.
 Terms weigh by how distinctive they are across the deck (IDF); a term the question already
 gives, or another point of the card shares, weighs less, and words echoing the question's
-framing earn nothing. A term inside a negation ("rather than latency") does not count and a
-term said only the other way round blocks its set. Yes/no points read the reply's first
+framing earn nothing; words shared that way cannot earn a point alone.
+
+A point said the other way round earns nothing: a term inside a negation ("rather than
+latency", "latency? no", "too big to fit") does not count and a term said only the other way
+round blocks its set; a short point whose word the answer denies is missed; a statement that
+pairs a point's word with an opposite ("utilisation is high" for "low utilisation", "the GPU
+preprocesses" for "preprocessing on the CPU") or pairs the card's words crosswise ("partition
+the model ... copies of the data") cannot earn it. Yes/no points read the reply's first
 decisive word; a bare keyword dump earns nothing.
 
 ``grade`` is pure and deterministic (its memo caches never change a result);
@@ -26,7 +35,25 @@ from typing import Literal
 from rapidfuzz.distance import OSA
 
 from bot.cards import Card, Deck, Point
-from bot.textnorm import Token, cue_length, mark_negations, stem, tokenize
+from bot.textnorm import (
+    BOUND_SIGNS,
+    BOUND_WORDS,
+    NEGATION_CUES,
+    PHRASAL_HEADS,
+    SYNONYM_WORDS,
+    Token,
+    antonym_side_of,
+    comparative,
+    cue_length,
+    mark_negations,
+    opposites_of,
+    phrasal_groups,
+    squeeze,
+    stem,
+    synonym_groups,
+    synonyms_of,
+    tokenize,
+)
 
 #: A term set earns its point when this share of its weight is found in the answer.
 CREDIT_THRESHOLD = 0.5
@@ -48,12 +75,14 @@ FUZZY_EDITS: tuple[tuple[int, int], ...] = ((12, 3), (8, 2), (FUZZY_MIN_LENGTH, 
 PREFIX_MIN_LENGTH = 6
 #: Prefixes that reverse a word's meaning: "asynchronous" is never a typo of "synchronous".
 NEGATING_PREFIXES: tuple[str, ...] = ("a", "an", "un", "non", "in", "im", "ir", "il", "dis", "anti")
+#: Hyphenated prefixes that deny the word they join: "non-determinism" is "not determinism".
+NEGATING_HYPHENS: tuple[str, ...] = ("non",)
 #: Adjacent answer words are also tried glued together ("all gather" == "allgather").
 JOIN_WINDOW = 3
 #: Longest run of question content words recognised as the question echoed back.
 ECHO_WINDOW = 16
 #: At most this many hits are tried as the centre of a point's evidence.
-EVIDENCE_ANCHORS = 8
+EVIDENCE_ANCHORS = 4
 #: Look-ups remembered per card and per memo, so a word seen before costs one dict look-up.
 FUZZY_CACHE_SIZE = 4096
 #: Keyword dumps: a deck term is "distinctive" when at most this share of cards use it...
@@ -64,6 +93,26 @@ DUMP_MAX_FUNCTION_SHARE = 0.15
 DUMP_MIN_FOREIGN = 5
 #: ...more than this many times the words that matched this card, is a shotgun list.
 DUMP_RATIO = 2.0
+#: Weight factor for a term found only through a synonym ("quick" for "fast"): a little less.
+SYNONYM_WEIGHT = 0.8
+#: Squeezed doubled letters ("plott" -> "plot") are tried on words at least this long.
+SQUEEZE_MIN_LENGTH = 3
+#: A word written without its vowels ("srch", "extractn") is read when this many letters remain.
+SKELETON_MIN_LENGTH = 4
+#: Evidence hits further apart than this many words are quoted as separate fragments...
+EVIDENCE_GAP = 5
+#: ...joined by this.
+EVIDENCE_JOINER = " … "
+#: Words that join two statements in one clause: "the GPU trains and the CPU preprocesses".
+CONJUNCTIONS = frozenset({"and", "or", "nor", "while", "whereas", "plus"})
+#: "one copy per worker" counts out one for each, not one in all.
+DISTRIBUTIVE_WORDS = frozenset({"per", "each", "every"})
+#: Numbers that state a single one ("exactly one hidden layer").
+SINGLE_WORDS = frozenset({"1", "single", "sole"})
+#: A point with at most this many words of its own names one thing: denying one denies it.
+SHORT_POINT_TERMS = 2
+#: An opposite word is said of the content words this close to it ("utilisation is high").
+NEIGHBOURS = 2
 #: Float slack for comparing shares against thresholds.
 EPSILON = 1e-9
 
@@ -84,6 +133,9 @@ NO_WORDS = frozenset(
     "no nope nah nay not never false negative incorrect cannot cant dont doesnt isnt arent "
     "wont wouldnt couldnt impossible".split()
 )
+#: The same words with doubled letters squeezed, to read stretched replies ("noo", "yess").
+SQUEEZED_YES = frozenset(squeeze(word) for word in YES_WORDS)
+SQUEEZED_NO = frozenset(squeeze(word) for word in NO_WORDS)
 #: Without a yes or no word, a reply whose subject is followed by one of these ("they can",
 #: "it is") affirms a yes/no question.
 AFFIRMING_VERBS = frozenset("can could is are does do will would may works possible".split())
@@ -97,8 +149,10 @@ _OPTIONAL_RE = re.compile(
     re.IGNORECASE,
 )
 _SEGMENT_RE = re.compile(r"[,;]\s+")
+_VOWELS_RE = re.compile(r"[aeiou]")
 _PREPARED_KEY = "grading"
-_PREPARED_VERSION = 1
+GLOSSARY_SOURCE = "glossary:"
+_PREPARED_VERSION = 2
 
 Verdict = Literal["correct", "partial", "wrong"]
 
@@ -167,6 +221,7 @@ class _Term:
     forms: tuple[str, ...]
     negated: bool
     optional: bool
+    either: bool = False  # said in "too big for memory": either way round matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +234,8 @@ class _TermSet:
     questions: tuple[bool, ...]  # the term is one of the question's words
     total: float
     needs_content: bool  # some term beyond the question's words must be found
+    own: tuple[bool, ...]  # the point's own terms: not the question's, a sibling's, optional
+    has_own: bool  # any of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +256,44 @@ class _Question:
     negated: bool  # "What can't be done...": students answer in the negative too
 
 
+_Opposite = tuple[int, frozenset[str], frozenset[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Contrast:
+    """Opposites of the points' words, to catch a point said the other way round.
+
+    ``opposites`` maps an answer word (text or stem) to (point index, keys that say the
+    point's own word, keys of the words next to it) for each point with a word it opposes:
+    "high" -> (i, {"low", ...}, {"hw", "utilis", ...}).
+    """
+
+    opposites: dict[str, tuple[_Opposite, ...]]
+    point_words: tuple[frozenset[str], ...]  # every word and stem of each point's wordings
+    point_terms: tuple[tuple[int, ...], ...]  # term ids of each point, over all its sets
+    point_keys: tuple[frozenset[str], ...]  # keys of those terms
+    question_terms: frozenset[int]  # terms made of the question's words
+    pairs: dict[tuple[int, int], tuple[int, ...]]  # terms said side by side -> their points
+    apart: dict[tuple[int, int], tuple[int, ...]]  # terms of one wording never side by side
+    partners: tuple[dict[int, frozenset[int]], ...]  # each point's term -> terms said with it
+    term_points: dict[int, tuple[int, ...]]  # term -> the points using it
+    linked: frozenset[int]  # terms said side by side with another
+    own_terms: frozenset[int]  # terms of one point only, not the question's, with partners
+    mirrors: dict[tuple[int, int], frozenset[tuple[int, int]]] = field(default_factory=dict)
+
+    def mirror(self, a: int, b: int) -> frozenset[tuple[int, int]]:
+        """Pairs of the partners of two points' own terms that would make a swap of them
+        (remembered: a look-up after the first time)."""
+        known = self.mirrors.get((a, b))
+        if known is None:
+            of_a = self.partners[self.term_points[a][0]][a]
+            of_b = self.partners[self.term_points[b][0]][b]
+            known = frozenset((min(c, d), max(c, d)) for c in of_b for d in of_a if c != d)
+            if len(self.mirrors) < FUZZY_CACHE_SIZE:
+                self.mirrors[(a, b)] = known
+        return known
+
+
 @dataclass(frozen=True, slots=True)
 class _PreparedCard:
     version: int
@@ -208,12 +303,18 @@ class _PreparedCard:
     index: dict[str, tuple[int, ...]]
     fuzzy: dict[str, tuple[tuple[str, int], ...]]  # first letter -> (form, term id)
     compounds: tuple[tuple[str, int], ...]  # glued forms of compound terms, tried fuzzily
+    compound_forms: frozenset[str]  # those forms: a word that only begins one is not it
+    squeezed: dict[str, tuple[int, ...]]  # keys with doubled letters squeezed ("plott")
+    skeletons: dict[str, tuple[tuple[int, int], ...]]  # consonants -> (term id, word length)
+    synonyms: dict[int, tuple[int, ...]]  # synonym group -> term ids
+    less: tuple[int, ...]  # terms meaning "less" ("lower"), said by "not as much"
     sorted_keys: tuple[str, ...]  # every key, sorted: finds keys a word begins
     question: _Question
     deck_terms: frozenset[str]  # distinctive keys of the whole deck (shared, not copied)
+    contrast: _Contrast
     fuzzy_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
     head_cache: dict[str, bool] = field(default_factory=dict)
-    word_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    word_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -225,6 +326,18 @@ class _Draft:
     sets: list[list[tuple[str, list[int]]]]  # per point: (source, term ids)
     polarities: list[str | None]
     question: _Question
+    opposites: dict[str, tuple[_Opposite, ...]]
+    point_words: tuple[frozenset[str], ...]
+    pairs: list[frozenset[tuple[int, int]]]
+    registry: _Registry
+
+
+class _Registry(dict[tuple, int]):
+    """A card's term ids by signature, and the terms of each phrase it has read already."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.phrases: dict[str, tuple[list[int], list[int]]] = {}
 
 
 def _word_keys(token: Token) -> tuple[str, ...]:
@@ -270,14 +383,50 @@ def _groups(tokens: Sequence[Token]) -> list[list[Token]]:
     return groups
 
 
-def _phrase_terms(text: str, terms: list[_Term], registry: dict[tuple, int]) -> list[int]:
+def _phrase_terms(
+    text: str,
+    terms: list[_Term],
+    registry: _Registry,
+    statements: list[int] | None = None,
+) -> list[int]:
+    """Key terms of a card phrase (remembered per card: a card says a phrase once)."""
+    known = registry.phrases.get(text)
+    if known is None:
+        found: list[int] = []
+        known = (_new_phrase_terms(text, terms, registry, found), found)
+        registry.phrases[text] = known
+    if statements is not None:
+        statements.extend(known[1])
+    return list(known[0])
+
+
+def _new_phrase_terms(
+    text: str,
+    terms: list[_Term],
+    registry: _Registry,
+    statements: list[int],
+) -> list[int]:
     """Key terms of a card phrase, added to ``terms`` (deduplicated); returns their ids.
 
     A hyphen compound is one term ("all-gather"); a slash offers alternatives ("GPUs/TPUs").
+    ``statements``, when given, receives the number of the statement (clause, cut at "and",
+    "or"...) each returned term is in.
     """
     tokens = tokenize(text)
+    mark_negations(tokens, excess=False)
+    plain = [token.negated for token in tokens]
     mark_negations(tokens)
+    either = {id(token) for token, was in zip(tokens, plain, strict=True) if token.negated != was}
     optional_spans = [match.span() for match in _OPTIONAL_RE.finditer(text)]
+    statement_of: dict[int, int] = {}
+    number = 0
+    for position, token in enumerate(tokens):
+        if position and (
+            (token.clause != tokens[position - 1].clause and token.after != ":")
+            or _joins(tokens, position)
+        ):  # "forward pass: compute activations" is one statement
+            number += 1
+        statement_of[id(token)] = number
     ids: list[int] = []
     for group in _groups(tokens):
         alternatives: list[list[Token]] = [[]]
@@ -296,17 +445,21 @@ def _phrase_terms(text: str, terms: list[_Term], registry: dict[tuple, int]) -> 
             continue
         content = [token for token in group if not token.stop]
         negated = content[-1].negated
+        loose = id(content[-1]) in either  # "too big for memory": said either way
         start, end = group[0].start, group[-1].end
         optional = any(low <= start < high for low, high in optional_spans)
-        signature = (frozenset(keys), negated, optional)
+        signature = (frozenset(keys), negated, optional, loose)
         if signature not in registry:
             registry[signature] = len(terms)
             terms.append(
-                _Term(text[start:end], frozenset(keys), tuple(sorted(forms)), negated, optional)
+                _Term(
+                    text[start:end], frozenset(keys), tuple(sorted(forms)), negated, optional, loose
+                )
             )
         term_id = registry[signature]
         if term_id not in ids:
             ids.append(term_id)
+            statements.append(statement_of[id(group[0])])
     return ids
 
 
@@ -316,7 +469,7 @@ def _polarity(point: Point) -> str | None:
 
 
 def _point_sets(
-    point: Point, terms: list[_Term], registry: dict[tuple, int]
+    point: Point, terms: list[_Term], registry: _Registry
 ) -> list[tuple[str, list[int]]]:
     """The alternative term sets of a point: full text, "head: tail" parts, and aliases."""
     sets: list[tuple[str, list[int]]] = []
@@ -386,13 +539,104 @@ def _question(card: Card, terms: Sequence[_Term]) -> _Question:
 
 def _draft(card: Card) -> _Draft:
     terms: list[_Term] = []
-    registry: dict[tuple, int] = {}
+    registry = _Registry()
     polarities = [_polarity(point) for point in card.points]
     sets = [
         [] if polarity else _point_sets(point, terms, registry)
         for point, polarity in zip(card.points, polarities, strict=True)
     ]
-    return _Draft(card, terms, sets, polarities, _question(card, terms))
+    opposites, point_words = _opposites(card, polarities)
+    pairs = [
+        _side_by_side(point, terms, registry) if polarity is None else frozenset()
+        for point, polarity in zip(card.points, polarities, strict=True)
+    ]
+    return _Draft(
+        card,
+        terms,
+        sets,
+        polarities,
+        _question(card, terms),
+        opposites,
+        point_words,
+        pairs,
+        registry,
+    )
+
+
+def _side_by_side(
+    point: Point, terms: list[_Term], registry: _Registry
+) -> frozenset[tuple[int, int]]:
+    """Pairs of a point's terms said side by side in one statement of one of its wordings."""
+    pairs: set[tuple[int, int]] = set()
+    for wording in (point.text, *point.aliases):
+        statements: list[int] = []
+        ids = _phrase_terms(wording, terms, registry, statements)
+        for i, first in enumerate(ids):
+            for j in range(i + 1, min(i + 1 + NEIGHBOURS, len(ids))):
+                if statements[i] == statements[j]:
+                    pairs.add((min(first, ids[j]), max(first, ids[j])))
+    return frozenset(pairs)
+
+
+def _opposites(
+    card: Card, polarities: Sequence[str | None]
+) -> tuple[dict[str, tuple[_Opposite, ...]], tuple[frozenset[str], ...]]:
+    """Answer words that oppose a word of a point ("high" for "low utilisation"), per point.
+
+    Each entry holds the point, the keys that say its own word, and the keys of the content
+    words next to it (what it is said of: "utilisation"). A point that itself uses both sides
+    ("forward and backward passes", "large" and "little") has no opposite there. Quantity
+    words count although they are function words ("multiple" / "single").
+    """
+    found: dict[str, dict[_Opposite, None]] = {}
+    point_words: list[frozenset[str]] = []
+    for index, (point, polarity) in enumerate(zip(card.points, polarities, strict=True)):
+        phrases: list[list[Token]] = []
+        for wording in (point.text, *point.aliases) if polarity is None else ():
+            phrase = tokenize(wording)
+            mark_negations(phrase)
+            phrases.append(phrase)
+        words = frozenset(
+            key for phrase in phrases for token in phrase for key in (token.text, token.stem)
+        )
+        point_words.append(words)
+        for phrase in phrases:
+            for position, token in enumerate(phrase):
+                if token.negated or cue_length(phrase, position):
+                    continue
+                opposite = opposites_of(token.text, token.stem)
+                if not opposite or opposite & words:
+                    continue
+                own = synonyms_of(token.text, token.stem) | antonym_side_of(token.text, token.stem)
+                near = frozenset(
+                    key
+                    for i in _neighbours(phrase, position, across_colon=True)
+                    for key in _word_keys(phrase[i])
+                )
+                for key in opposite:
+                    found.setdefault(key, {})[(index, own, near)] = None
+    return {key: tuple(entries) for key, entries in found.items()}, tuple(point_words)
+
+
+def _neighbours(tokens: Sequence[Token], position: int, across_colon: bool = False) -> list[int]:
+    """Positions of the content words next to ``position`` in its statement: up to NEIGHBOURS
+    on either side, not past "and", "or"... nor, unless ``across_colon``, other punctuation."""
+    clause = tokens[position].clause
+    found: list[int] = []
+    for step in (-1, 1):
+        cursor, count = position + step, 0
+        while 0 <= cursor < len(tokens) and count < NEIGHBOURS:
+            edge = cursor if step > 0 else cursor + 1  # the token that would open a new part
+            if tokens[cursor].clause != clause and not (across_colon and tokens[edge].after == ":"):
+                break
+            if _joins(tokens, edge):
+                break
+            clause = tokens[cursor].clause
+            if not tokens[cursor].stop:
+                found.append(cursor)
+                count += 1
+            cursor += step
+    return found
 
 
 def _finish(
@@ -405,12 +649,19 @@ def _finish(
         for sets in draft.sets
     ]
 
+    key_points: dict[str, set[int]] = {}  # key -> the points using it
+    for index, keys in enumerate(point_keys):
+        for key in keys:
+            key_points.setdefault(key, set()).add(index)
+
+    def shared(term: _Term, point_index: int) -> bool:
+        return any(key_points.get(key, set()) - {point_index} for key in term.keys)
+
     def base_weight(term: _Term, point_index: int) -> float:
         weight = max((idf.get(key, 1.0) for key in term.keys), default=1.0) if idf else 1.0
         if term.optional:
             weight *= OPTIONAL_WEIGHT
-        others = (keys for index, keys in enumerate(point_keys) if index != point_index)
-        if any(term.keys & keys for keys in others):
+        if shared(term, point_index):
             weight *= SHARED_WEIGHT
         return weight
 
@@ -425,21 +676,73 @@ def _finish(
                 weights = [
                     w * QUESTION_WEIGHT if q else w for w, q in zip(weights, questions, strict=True)
                 ]
+            own = tuple(
+                not question and not terms[i].optional and not shared(terms[i], point_index)
+                for i, question in zip(ids, questions, strict=True)
+            )
             prepared_sets.append(
-                _TermSet(source, tuple(ids), tuple(weights), questions, sum(weights), needs_content)
+                _TermSet(
+                    source,
+                    tuple(ids),
+                    tuple(weights),
+                    questions,
+                    sum(weights),
+                    needs_content,
+                    own,
+                    any(own),
+                )
             )
         points.append(_PreparedPoint(polarity, tuple(prepared_sets)))
 
     index: dict[str, list[int]] = {}
     fuzzy: dict[str, list[tuple[str, int]]] = {}
     compounds: list[tuple[str, int]] = []
+    squeezed: dict[str, list[int]] = {}
+    skeletons: dict[str, list[tuple[int, int]]] = {}
+    synonyms: dict[int, list[int]] = {}
     for term_id, term in enumerate(terms):
         for key in term.keys:
             index.setdefault(key, []).append(term_id)
+            if len(key) >= SQUEEZE_MIN_LENGTH and key.isalpha():
+                _add(squeezed, squeeze(key), term_id)
+            for group in synonym_groups(key, key):
+                _add(synonyms, group, term_id)
         for form in term.forms:
             fuzzy.setdefault(form[0], []).append((form, term_id))
+            bare = _skeleton(form)
+            if len(bare) >= SKELETON_MIN_LENGTH and (term_id, len(form)) not in skeletons.get(
+                bare, ()
+            ):
+                skeletons.setdefault(bare, []).append((term_id, len(form)))
             if " " in term.label or "-" in term.label:
                 compounds.append((form, term_id))
+    question_terms = frozenset(
+        term_id for term_id, term in enumerate(terms) if term.keys & draft.question.keys
+    )
+    point_terms = tuple(
+        tuple(dict.fromkeys(term_id for _, ids in sets for term_id in ids)) for sets in draft.sets
+    )
+    pairs = tuple(draft.pairs)
+    together = tuple(
+        frozenset((min(a, b), max(a, b)) for _, ids in sets for a in ids for b in ids if a != b)
+        for sets in draft.sets
+    )
+    partners: list[dict[int, frozenset[int]]] = []
+    for point_pairs in pairs:
+        linked: dict[int, set[int]] = {}
+        for first, second in point_pairs:
+            linked.setdefault(first, set()).add(second)
+            linked.setdefault(second, set()).add(first)
+        partners.append({term_id: frozenset(others) for term_id, others in linked.items()})
+    term_points: dict[int, list[int]] = {}
+    for point_index, ids in enumerate(point_terms):
+        for term_id in ids:
+            term_points.setdefault(term_id, []).append(point_index)
+    own_terms = frozenset(
+        term_id
+        for term_id, points in term_points.items()
+        if len(points) == 1 and term_id not in question_terms and partners[points[0]].get(term_id)
+    )
     return _PreparedCard(
         version=_PREPARED_VERSION,
         source=(draft.card.question, tuple(draft.card.points)),
@@ -448,10 +751,52 @@ def _finish(
         index={key: tuple(ids) for key, ids in index.items()},
         fuzzy={letter: tuple(forms) for letter, forms in fuzzy.items()},
         compounds=tuple(compounds),
+        compound_forms=frozenset(form for form, _ in compounds),
+        squeezed={key: tuple(ids) for key, ids in squeezed.items()},
+        skeletons={key: tuple(ids) for key, ids in skeletons.items()},
+        synonyms={group: tuple(ids) for group, ids in synonyms.items()},
+        less=tuple(
+            sorted({i for group in synonym_groups("less", "less") for i in synonyms.get(group, ())})
+        ),
         sorted_keys=tuple(sorted(index)),
         question=draft.question,
         deck_terms=deck_terms,
+        contrast=_Contrast(
+            draft.opposites,
+            draft.point_words,
+            point_terms,
+            tuple(frozenset(keys) for keys in point_keys),
+            question_terms,
+            _by_pair(pairs),
+            _by_pair(tuple(together[i] - pairs[i] for i in range(len(pairs)))),
+            tuple(partners),
+            {term_id: tuple(points) for term_id, points in term_points.items()},
+            frozenset(term_id for point_partners in partners for term_id in point_partners),
+            own_terms,
+        ),
     )
+
+
+def _by_pair(
+    per_point: Sequence[frozenset[tuple[int, int]]],
+) -> dict[tuple[int, int], tuple[int, ...]]:
+    """term pair -> the points holding it."""
+    owners: dict[tuple[int, int], list[int]] = {}
+    for point, point_pairs in enumerate(per_point):
+        for pair in point_pairs:
+            owners.setdefault(pair, []).append(point)
+    return {pair: tuple(points) for pair, points in owners.items()}
+
+
+def _skeleton(word: str) -> str:
+    """First letter and consonants, doubled letters squeezed: "extraction" -> "extrctn"."""
+    return squeeze(word[:1] + _VOWELS_RE.sub("", word[1:]))
+
+
+def _add(index: dict, key: object, term_id: int) -> None:
+    ids = index.setdefault(key, [])
+    if term_id not in ids:
+        ids.append(term_id)
 
 
 def prepare_cards(cards: Iterable[Card]) -> None:
@@ -460,6 +805,7 @@ def prepare_cards(cards: Iterable[Card]) -> None:
     A word found on few cards ("partition") tells more than one found on most ("model").
     """
     drafts = [_draft(card) for card in cards]
+    _use_glossary(drafts)
     document_frequency: dict[str, int] = {}
     for draft in drafts:
         keys = set(draft.question.keys)
@@ -474,6 +820,55 @@ def prepare_cards(cards: Iterable[Card]) -> None:
     )
     for draft in drafts:
         draft.card.cache[_PREPARED_KEY] = _finish(draft, idf, deck_terms)
+
+
+def _use_glossary(drafts: Sequence[_Draft]) -> None:
+    """Let every card say a deck term the ways the deck spells it out.
+
+    A point that is one term with aliases ("throughput": "samples per second") defines that
+    term for the whole deck: wherever another point's own wording uses it ("lower
+    throughput"), the point can also be earned with the alias in its place ("fewer samples
+    per second"), unless that leaves only the question's words.
+    """
+    glossary: list[tuple[frozenset[str], tuple[str, ...]]] = []
+    for draft in drafts:
+        for point, sets in zip(draft.card.points, draft.sets, strict=True):
+            if point.aliases and sets and len(sets[0][1]) == 1:
+                term = draft.terms[sets[0][1][0]]
+                if not term.negated and not term.optional:
+                    glossary.append((term.keys, point.aliases))
+    if not glossary:
+        return
+    for draft in drafts:
+        for point, sets in zip(draft.card.points, draft.sets, strict=True):
+            own = {alias.casefold() for alias in point.aliases}
+            added: list[tuple[str, list[int]]] = []
+            for source, ids in sets:
+                if source.startswith(("alias:", GLOSSARY_SOURCE)):
+                    continue
+                for position, term_id in enumerate(ids):
+                    term = draft.terms[term_id]
+                    if term.negated or term.optional:
+                        continue
+                    for keys, aliases in glossary:
+                        if not keys & term.keys:
+                            continue
+                        for alias in aliases:
+                            if alias.casefold() in own:
+                                continue
+                            spelled = _phrase_terms(alias, draft.terms, draft.registry)
+                            new_ids = list(
+                                dict.fromkeys(ids[:position] + spelled + ids[position + 1 :])
+                            )
+                            if (
+                                new_ids != ids
+                                and all(new_ids != other for _, other in sets + added)
+                                and any(
+                                    not draft.terms[i].keys & draft.question.keys for i in new_ids
+                                )
+                            ):
+                                added.append((f"{GLOSSARY_SOURCE}{alias}", new_ids))
+            sets.extend(added)
 
 
 def prepare_deck(deck: Deck) -> None:
@@ -513,10 +908,16 @@ def _negates(longer: str, shorter: str) -> bool:
     )
 
 
-def _close(word: str, form: str) -> bool:
-    """A misspelling or another form of the same root, within a length-dependent tolerance."""
-    if min(len(word), len(form)) >= PREFIX_MIN_LENGTH and (
-        word.startswith(form) or form.startswith(word)
+def _close(word: str, form: str, prefix: bool = True) -> bool:
+    """A misspelling or another form of the same root, within a length-dependent tolerance.
+
+    With ``prefix``, a word sharing a long beginning is the same root ("replic"-ate/replica);
+    never for a glued compound: "reduce" alone is not "reduce-scatter".
+    """
+    if (
+        prefix
+        and min(len(word), len(form)) >= PREFIX_MIN_LENGTH
+        and (word.startswith(form) or form.startswith(word))
     ):
         return True
     allowed = _allowed_edits(len(form))
@@ -536,8 +937,9 @@ def _fuzzy_hits(
     if cached is not None:
         return cached
     found: list[int] = []
+    glued = prepared.compound_forms
     for form, term_id in candidates:
-        if term_id not in found and any(_close(word, form) for word in words):
+        if term_id not in found and any(_close(word, form, form not in glued) for word in words):
             found.append(term_id)
     hits = tuple(found)
     if len(prepared.fuzzy_cache) < FUZZY_CACHE_SIZE:
@@ -551,6 +953,7 @@ class _Hit:
     last: int
     negated: bool
     echo: bool  # part of a phrase copied from the question
+    synonym: bool = False  # found through a synonym, not the card's own word
 
 
 def _echoes(question: _Question, tokens: Sequence[Token]) -> list[bool]:
@@ -583,16 +986,43 @@ def _echoes(question: _Question, tokens: Sequence[Token]) -> list[bool]:
     return echo
 
 
-def _word_hits(prepared: _PreparedCard, token: Token) -> tuple[int, ...]:
-    """Terms one answer word stands for: exactly (stem, text, singular), else fuzzily."""
-    found = {term_id for key in _word_keys(token) for term_id in prepared.index.get(key, ())}
-    if len(token.text) >= FUZZY_MIN_ANSWER_LENGTH and token.text.isalpha():
-        bucket = prepared.fuzzy.get(token.text[0], ())
-        found.update(_fuzzy_hits(prepared, (token.text, token.stem), bucket))
-    ids = tuple(sorted(found))
+def _word_hits(prepared: _PreparedCard, token: Token) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Terms one answer word stands for: as the card's own word, and through a synonym.
+
+    Exactly (stem, text, singular), else fuzzily or with doubled letters squeezed ("plott"),
+    else through a synonym ("quick" for "fast"). Function words only ever through a synonym
+    ("whole" for "full").
+    """
+    text = token.text
+    found: set[int] = set()
+    if not token.stop:
+        found = {term_id for key in _word_keys(token) for term_id in prepared.index.get(key, ())}
+        if len(text) >= FUZZY_MIN_ANSWER_LENGTH and text.isalpha():
+            bucket = prepared.fuzzy.get(text[0], ())
+            found.update(_fuzzy_hits(prepared, (text, token.stem), bucket))
+        if not found and len(text) >= SQUEEZE_MIN_LENGTH and text.isalpha():
+            found.update(prepared.squeezed.get(squeeze(text), ()))
+            bare = _skeleton(text)
+            if not found and len(bare) >= SKELETON_MIN_LENGTH:  # "srch", "extractn"
+                found.update(
+                    term_id
+                    for term_id, length in prepared.skeletons.get(bare, ())
+                    if length > len(text)
+                )
+    similar: set[int] = set()
+    if prepared.synonyms:
+        for group in synonym_groups(text, token.stem):
+            similar.update(prepared.synonyms.get(group, ()))
+    hits = (tuple(sorted(found)), tuple(sorted(similar - found)))
     if len(prepared.word_cache) < FUZZY_CACHE_SIZE:
-        prepared.word_cache[token.text] = ids
-    return ids
+        prepared.word_cache[text] = hits
+    return hits
+
+
+def _in_compound(tokens: Sequence[Token], index: int) -> bool:
+    """True for a word glued to a neighbour by a hyphen or slash ("all-gather")."""
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    return tokens[index].link != " " or (following is not None and following.link != " ")
 
 
 def _begins_longer_key(prepared: _PreparedCard, head: str) -> bool:
@@ -613,41 +1043,110 @@ def _find_terms(prepared: _PreparedCard, tokens: Sequence[Token]) -> dict[int, l
     index = prepared.index
     echo = _echoes(prepared.question, tokens)
 
-    def record(term_ids: Iterable[int], first: int, last: int, negated: bool) -> None:
+    def record(
+        term_ids: Iterable[int], first: int, last: int, negated: bool, synonym: bool = False
+    ) -> None:
         echoed = all(echo[first : last + 1])
         for term_id in term_ids:
-            hits.setdefault(term_id, []).append(_Hit(first, last, negated, echoed))
+            hits.setdefault(term_id, []).append(_Hit(first, last, negated, echoed, synonym))
 
-    content = [i for i, token in enumerate(tokens) if not token.stop]
-    for i in content:
-        token = tokens[i]
-        ids = prepared.word_cache.get(token.text)
-        if ids is None:
-            ids = _word_hits(prepared, token)
-        if ids:
-            record(ids, i, i, token.negated)
+    cache = prepared.word_cache
+    compounds = prepared.compounds
+    less = prepared.less
+    for i, token in enumerate(tokens):
+        text = token.text
+        if token.stop and text not in SYNONYM_WORDS:
+            if less and text in NEGATION_CUES and comparative(tokens, i):  # "not as much" = less
+                for term_id in less:
+                    hits.setdefault(term_id, []).append(_Hit(i, i, False, echo[i], True))
+            continue
+        found = cache.get(text)
+        if found is None:
+            found = _word_hits(prepared, token)
+        exact, similar = found
+        phrasal = text in PHRASAL_HEADS or token.stem in PHRASAL_HEADS
+        if not exact and not similar and not phrasal and not (token.negated and compounds):
+            continue
+        negated = token.negated
+        if i and token.link == "-" and tokens[i - 1].text in NEGATING_HYPHENS:
+            negated = not negated  # "non-reproducible" says "not reproducible"
+        echoed = echo[i]
+        for term_id in exact:
+            hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed))
+        if similar and not _in_compound(tokens, i):  # "reduce-scatter" does not "minimise"
+            for term_id in similar:
+                hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
+        if phrasal:  # "figure out" is "identify"
+            groups = phrasal_groups(tokens, i)
+            meant = {t for group in groups for t in prepared.synonyms.get(group, ())} - set(exact)
+            for term_id in sorted(meant):
+                hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
+        if token.negated and compounds and not token.stop and text.isalpha():
+            for prefix in NEGATING_HYPHENS:  # "not deterministic" says "non-deterministic"
+                ids = _fuzzy_hits(prepared, (prefix + text,), compounds)
+                if ids:
+                    record(ids, i, i, False)
 
     # Glued neighbours: "all gather" -> "allgather". Only windows whose first word begins a
     # longer key of the card are built, which skips almost all of them.
+    heads = prepared.head_cache
+    starts = []
+    for i, token in enumerate(tokens):
+        known = heads.get(token.text)
+        if known is None:
+            known = _begins_longer_key(prepared, token.text)
+        if known:
+            starts.append(i)
+    if not starts:
+        return _prune(hits)
+    content = [i for i, token in enumerate(tokens) if not token.stop]
     for positions in (range(len(tokens)), content):
         positions = list(positions)
-        for start in range(len(positions) - 1):
-            head = tokens[positions[start]].text
-            if not _begins_longer_key(prepared, head):
+        where = {position: number for number, position in enumerate(positions)}
+        for first in starts:
+            start = where.get(first)
+            if start is None:
                 continue
+            head = tokens[first].text
             for width in range(2, min(JOIN_WINDOW, len(positions) - start) + 1):
                 window = [tokens[p] for p in positions[start : start + width]]
                 if window[0].clause != window[-1].clause:
                     break
                 last = positions[start + width - 1]
                 found = index.get(_join_key(window), ())
-                if not found and width == 2 and prepared.compounds:
+                if not found and width == 2 and compounds:
                     glued = head + window[1].text
                     if glued.isalpha():
-                        found = _fuzzy_hits(prepared, (glued,), prepared.compounds)
+                        found = _fuzzy_hits(prepared, (glued,), compounds)
                 if found:
-                    record(found, positions[start], last, tokens[last].negated)
+                    record(found, first, last, tokens[last].negated)
+    return _prune(hits)
+
+
+def _prune(hits: dict[int, list[_Hit]]) -> dict[int, list[_Hit]]:
+    """Drop synonym hits of a term the answer also says in the card's own word, the same way
+    round: they add nothing but work."""
+    for term_id, term_hits in hits.items():
+        if len(term_hits) > 1 and any(hit.synonym for hit in term_hits):
+            said = {hit.negated for hit in term_hits if not hit.synonym}
+            if said:
+                hits[term_id] = [
+                    hit for hit in term_hits if not hit.synonym or hit.negated not in said
+                ]
     return hits
+
+
+def _decisive(word: str) -> str | None:
+    """ "yes" or "no" when the word says so, also stretched ("noo", "yesss")."""
+    if word in NO_WORDS:
+        return "no"
+    if word in YES_WORDS:
+        return "yes"
+    if word.isalpha() and len(word) > 2:
+        squeezed = squeeze(word)
+        if squeezed != word:
+            return "no" if squeezed in SQUEEZED_NO else "yes" if squeezed in SQUEEZED_YES else None
+    return None
 
 
 def _yes_no(tokens: Sequence[Token], asks: bool) -> tuple[str | None, Token | None]:
@@ -663,11 +1162,12 @@ def _yes_no(tokens: Sequence[Token], asks: bool) -> tuple[str | None, Token | No
     ):
         return None, None
     for position, token in enumerate(tokens):
-        if token.text in NO_WORDS:
+        said = _decisive(token.text)
+        if said == "no":
             return "no", token
-        if token.text in YES_WORDS:
+        if said == "yes":
             following = tokens[position + 1] if position + 1 < len(tokens) else None
-            if following is not None and following.text in NO_WORDS:
+            if following is not None and _decisive(following.text) == "no":
                 return "no", following
             return "yes", token
     if not asks and not any(token.negated for token in tokens):
@@ -678,23 +1178,38 @@ def _yes_no(tokens: Sequence[Token], asks: bool) -> tuple[str | None, Token | No
 
 
 def _evidence(found: list[list[_Hit]], tokens: Sequence[Token], answer: str) -> str | None:
-    """The student's words that earned a point: the tightest span holding one hit per term."""
+    """The student's words that earned a point: the tightest span holding one hit per term.
+
+    Around each of a few hits of the rarest term, every other term's nearest hit is taken (in
+    the same clause first, the longer on a tie). Hits close together are quoted as one
+    fragment, from the first matching word to the last ("reduce scatter"); hits far apart as
+    separate fragments joined by " … ".
+    """
     if not found:
         return None
-    rarest = min(found, key=len)
-    best: tuple[int, int] | None = None
-    for anchor in rarest[:EVIDENCE_ANCHORS]:
+    best: list[_Hit] = []
+    best_width = 0
+    for anchor in min(found, key=len)[:EVIDENCE_ANCHORS]:
         clause = tokens[anchor.first].clause
 
-        def nearness(hit: _Hit, anchor: _Hit = anchor, clause: int = clause) -> tuple[bool, int]:
-            return tokens[hit.first].clause != clause, abs(hit.first - anchor.first)
+        def nearness(
+            hit: _Hit, anchor: int = anchor.first, clause: int = clause
+        ) -> tuple[bool, int, int]:
+            return tokens[hit.first].clause != clause, abs(hit.first - anchor), hit.first - hit.last
 
         chosen = [min(term_hits, key=nearness) for term_hits in found]
-        span = (min(hit.first for hit in chosen), max(hit.last for hit in chosen))
-        if best is None or span[1] - span[0] < best[1] - best[0]:
-            best = span
-    assert best is not None
-    return answer[tokens[best[0]].start : tokens[best[1]].end]
+        width = max(hit.last for hit in chosen) - min(hit.first for hit in chosen)
+        if not best or width < best_width:
+            best, best_width = chosen, width
+    fragments: list[list[int]] = []
+    for first, last in sorted((hit.first, hit.last) for hit in best):
+        if fragments and first - fragments[-1][1] - 1 <= EVIDENCE_GAP:
+            fragments[-1][1] = max(fragments[-1][1], last)
+        else:
+            fragments.append([first, last])
+    return EVIDENCE_JOINER.join(
+        answer[tokens[first].start : tokens[last].end] for first, last in fragments
+    )
 
 
 @dataclass(slots=True)
@@ -704,19 +1219,29 @@ class _Seen:
     agreeing: list[_Hit]  # hits whose polarity agrees with the card's
     agreeing_fresh: list[_Hit]  # ...of those, the ones not echoing the question
     fresh: bool  # some hit does not echo the question
+    exact: bool  # some agreeing hit is the card's own word, not a synonym
+    exact_fresh: bool  # ...and does not echo the question
 
 
 def _sort_out(prepared: _PreparedCard, hits: dict[int, list[_Hit]]) -> dict[int, _Seen]:
     any_polarity = prepared.question.negated  # "What can't be done?": "can't retrain" is right
+    terms = prepared.terms
     seen: dict[int, _Seen] = {}
     for term_id, term_hits in hits.items():
-        negated = prepared.terms[term_id].negated
-        agreeing = [hit for hit in term_hits if any_polarity or hit.negated == negated]
-        seen[term_id] = _Seen(
-            agreeing,
-            [hit for hit in agreeing if not hit.echo],
-            any(not hit.echo for hit in term_hits),
-        )
+        term = terms[term_id]
+        either = any_polarity or term.either
+        agreeing: list[_Hit] = []
+        fresh: list[_Hit] = []
+        any_fresh = exact = exact_fresh = False
+        for hit in term_hits:
+            any_fresh |= not hit.echo
+            if either or hit.negated == term.negated:
+                agreeing.append(hit)
+                exact |= not hit.synonym
+                if not hit.echo:
+                    fresh.append(hit)
+                    exact_fresh |= not hit.synonym
+        seen[term_id] = _Seen(agreeing, fresh, any_fresh, exact, exact_fresh)
     return seen
 
 
@@ -737,21 +1262,36 @@ def _grade_point(
         return PointGrade(index, point, False, None, 0.0, (), (plan.polarity,))
 
     best: tuple[bool, float, list[list[_Hit]], list[int]] = (False, 0.0, [], [])
+    denied = bool(plan.sets) and _denied(prepared, plan.sets[0], hits)
+    said = hits.keys()
     for term_set in plan.sets:
+        if said.isdisjoint(term_set.terms):
+            continue  # nothing of it said: it cannot beat what is already best
         covered = 0.0
-        content_found = contradicted = False
+        content_found = contradicted = own_word = False
         found: list[tuple[float, int, list[_Hit]]] = []
-        for term_id, weight, is_question in zip(
-            term_set.terms, term_set.weights, term_set.questions, strict=True
+        # Words shared with the question or other points cannot tell the points apart: one of
+        # the point's own must be found, or, when it has none, every word beyond the question's.
+        own_found = not term_set.has_own
+        missed_shared = False
+        for term_id, weight, is_question, is_own in zip(
+            term_set.terms, term_set.weights, term_set.questions, term_set.own, strict=True
         ):
             seen = hits.get(term_id)
+            agreeing = (seen.agreeing_fresh if is_question else seen.agreeing) if seen else []
+            if not agreeing and not is_question:
+                missed_shared = True
             if seen is None:
                 continue
-            agreeing = seen.agreeing_fresh if is_question else seen.agreeing
             if agreeing:
+                if seen.exact_fresh if is_question else seen.exact:
+                    own_word = True
+                else:
+                    weight *= SYNONYM_WEIGHT
                 covered += weight
                 found.append((weight, term_id, agreeing))
                 content_found |= not is_question
+                own_found |= is_own
             elif seen.fresh if is_question else True:
                 contradicted = True  # said only the other way round: "the data, not the model"
         share = covered / term_set.total if term_set.total else 0.0
@@ -759,6 +1299,10 @@ def _grade_point(
             share + EPSILON >= CREDIT_THRESHOLD
             and not contradicted
             and (content_found or not term_set.needs_content)
+            and (own_word or len(term_set.terms) == 1)  # synonyms alone only for one word
+            and own_found
+            and (term_set.has_own or not missed_shared)
+            and not denied
         )
         if (credited, share) > (best[0], best[1]):
             found.sort(key=lambda entry: -entry[0])
@@ -778,6 +1322,24 @@ def _grade_point(
         else ()
     )
     return PointGrade(index, point, credited, evidence, round(share, 4), labels, missing)
+
+
+def _denied(prepared: _PreparedCard, text_set: _TermSet, hits: dict[int, _Seen]) -> bool:
+    """A short point ("lower throughput") is denied when the answer says "not" to one of its
+    own words and never says that word the card's way ("lower accuracy, not throughput")."""
+    if sum(text_set.own) > SHORT_POINT_TERMS:
+        return False
+    for term_id, own in zip(text_set.terms, text_set.own, strict=True):
+        seen = hits.get(term_id)
+        if (
+            own
+            and seen is not None
+            and not seen.agreeing
+            and not prepared.terms[term_id].negated
+            and seen.fresh
+        ):
+            return True
+    return False
 
 
 def verdict_for(card: Card, credited: Sequence[bool]) -> tuple[float, Verdict]:
@@ -820,6 +1382,283 @@ def _is_keyword_dump(
     return foreign >= DUMP_MIN_FOREIGN and foreign > DUMP_RATIO * len(on_card)
 
 
+def _joins(tokens: Sequence[Token], index: int) -> bool:
+    """True for a conjunction starting a new statement ("and", but not "and/or")."""
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    return tokens[index].text in CONJUNCTIONS and not (
+        tokens[index].link == "/" or (following is not None and following.link == "/")
+    )
+
+
+def _conjunct(tokens: Sequence[Token], index: int) -> range:
+    """Token positions of the statement holding ``index``: its clause, cut at "and", "or"..."""
+    clause = tokens[index].clause
+    first = index
+    while first > 0 and tokens[first - 1].clause == clause and not _joins(tokens, first):
+        first -= 1
+    last = index
+    while (
+        last + 1 < len(tokens)
+        and tokens[last + 1].clause == clause
+        and not _joins(tokens, last + 1)
+    ):
+        last += 1
+    return range(first, last + 1)
+
+
+def _contested(
+    prepared: _PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]], answer: str
+) -> dict[int, set[int]] | None:
+    """Answer positions each point may not use, because there the point is said the other way.
+
+    A statement that pairs a point's word with the opposite of another of its words states the
+    point wrongly, and the point earns nothing from that statement (its clause, up to "and",
+    "or"...). Two kinds:
+
+    - a swap: the opposite word is a sibling point's own word ("the GPU preprocesses the data"
+      for "preprocessing on the CPU" when another point says "training on GPUs"). The point's
+      word anchoring it may be anywhere in the statement (a question's word too), but not one
+      it shares with that sibling ("pass" in "forward pass, backward pass"). The opposite word
+      then serves that statement, so the sibling cannot use it either ("the CPU trains the
+      model": the CPU does not count for "preprocessing on the CPU");
+    - a modifier: the opposite word is said of the same word as the point's ("hardware
+      utilisation is high" for "low HW utilisation", "the whole model" for "partition the
+      model"): the anchor, said in the card's own word, must be next to it, and next to the
+      point's word on the card. "a full copy of the model" does not contradict "partition the
+      data".
+
+    A number is no amount after "more than" or ">" ("more than one layer"), nor in "one copy
+    per worker"; an opposite that is one of the question's words is the question's.
+    """
+    contrast = prepared.contrast
+    opposites = contrast.opposites
+    question_keys = prepared.question.keys
+    terms = prepared.terms
+    barred: dict[int, set[int]] = {}
+    for position, token in enumerate(tokens):
+        entries = opposites.get(token.text) or opposites.get(token.stem)
+        if not entries or token.negated or question_keys.intersection(_word_keys(token)):
+            continue
+        if position and tokens[position - 1].text in BOUND_WORDS:  # "more than one"
+            continue
+        span = _conjunct(tokens, position)
+        if token.text in SINGLE_WORDS and (
+            answer[: token.start].rstrip()[-1:] in BOUND_SIGNS  # ">1"
+            or any(tokens[i].text in DISTRIBUTIVE_WORDS for i in span)  # "one copy per worker"
+        ):
+            continue
+        owners = [
+            other
+            for other, words in enumerate(contrast.point_words)
+            if token.text in words or token.stem in words
+        ]
+        foreign = frozenset().union(*(contrast.point_keys[other] for other in owners))
+        nearby = set(_neighbours(tokens, position)) if not owners else set()
+        for point, own, near in entries:
+            if any(tokens[i].text in own or tokens[i].stem in own for i in span):
+                continue  # the point's own word is said too: "low, not high" is no swap
+            anchored = False
+            for term_id in contrast.point_terms[point]:
+                term = terms[term_id]
+                if term.keys & foreign or (not owners and term_id in contrast.question_terms):
+                    continue
+                for hit in hits.get(term_id, ()):
+                    if hit.first == position or not (term.either or hit.negated == term.negated):
+                        continue
+                    if owners:
+                        anchored = hit.first in span
+                    else:
+                        anchored = (
+                            hit.first in nearby
+                            and not hit.synonym
+                            and bool(
+                                near.intersection(_word_keys(tokens[hit.first])) or near & term.keys
+                            )
+                        )
+                    if anchored:
+                        break
+                if anchored:
+                    break
+            if anchored:
+                barred.setdefault(point, set()).update(span)
+                for other in owners:
+                    if other != point:
+                        barred.setdefault(other, set()).add(position)
+    return barred or None
+
+
+def _crossed(
+    prepared: _PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
+) -> dict[int, set[int]] | None:
+    """Statements that pair up the card's words the wrong way round, per point they misstate.
+
+    The card says "partition the data and run copies of the model"; an answer saying
+    "partition the model ... copies of the data" has every word but pairs them crosswise. A
+    statement pairs two words when they stand close in one clause with a function word between
+    them ("nodes are tensors"; a bare list such as "fwd bwd" pairs nothing). A pair the card
+    never makes, whose words are paired nowhere in the answer the way the card pairs them, is
+    crossed: the points of both words earn nothing from that statement. Both words must be
+    their point's alone, not the question's. Within one point they must come from one of its
+    wordings (synonyms too), and the mirror of the swap ("copies of the data") is barred with
+    it. Across points each must be said as the card says it, and the swap must be seen from
+    both sides: "nodes are tensors" with "edges are operations".
+    """
+    contrast = prepared.contrast
+    terms = prepared.terms
+    own_said = contrast.own_terms.intersection(hits)
+    if len(own_said) < 2:
+        return None
+    own_exact, own_at = _places(terms, hits, own_said)
+    candidates: list[tuple[int, int, int, int]] = []  # (term, term, position, position)
+    across: list[tuple[int, int, int, int]] = []  # two points' words said together
+    for first, second, linked in _close_pairs(tokens, sorted(own_at)):
+        if not linked:
+            continue
+        for a in own_at[first]:
+            for b in own_at[second]:
+                if a == b:
+                    continue
+                if contrast.term_points[a] == contrast.term_points[b]:
+                    if (min(a, b), max(a, b)) in contrast.apart:
+                        candidates.append((a, b, first, second))
+                elif a in own_exact.get(first, ()) and b in own_exact.get(second, ()):
+                    across.append((a, b, first, second))
+    swaps: list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]] = []
+    if len(across) > 1:  # only a swap seen from both sides is one: "nodes are tensors" with
+        # "edges are operations" (the partners of each word paired crosswise too)
+        by_pair: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+        for crossing in across:
+            by_pair.setdefault((min(crossing[:2]), max(crossing[:2])), []).append(crossing)
+        for pair, crossings in by_pair.items():
+            for mirror in contrast.mirror(*pair).intersection(by_pair):
+                swaps.extend((one, other) for one in crossings for other in by_pair[mirror])
+    if not candidates and not swaps:
+        return None
+    _, at = _places(terms, hits, contrast.linked.intersection(hits))
+    close = _close_pairs(tokens, sorted(at))
+    pairs = contrast.pairs
+    beside: dict[int, list[int]] = {}  # position -> the positions said with it
+    for first, second, _ in close:
+        beside.setdefault(first, []).append(second)
+        beside.setdefault(second, []).append(first)
+
+    def unpaired(point: int, term_id: int, position: int) -> bool:
+        """The card pairs this word with others, and the answer pairs the word said here with
+        none of the point's words."""
+        point_partners = contrast.partners[point]
+        if not point_partners.get(term_id):
+            return False
+        return not any(
+            b in partners
+            for a in at[position]
+            if (partners := point_partners.get(a))
+            for other in beside.get(position, ())
+            for b in at[other]
+        )
+
+    def mirrored(a: int, b: int, point: int) -> list[int]:
+        """Where a partner of ``b`` is said with a partner of ``a``: the swap's other half
+        ("copies of the data" for "partition the model")."""
+        partners = contrast.partners[point]
+        mirrors = {
+            (c, d)
+            for c in partners.get(b, ())
+            for d in partners.get(a, ())
+            if c != d and (min(c, d), max(c, d)) not in pairs
+        }
+        return [
+            first
+            for first, second, _ in close
+            if any(
+                (c in at[first] and d in at[second]) or (d in at[first] and c in at[second])
+                for c, d in mirrors
+            )
+        ]
+
+    barred: dict[int, set[int]] = {}
+    for one, other in swaps:
+        crossings = (one, other)
+        if all(
+            unpaired(contrast.term_points[term_id][0], term_id, position)
+            for a, b, first, second in crossings
+            for term_id, position in ((a, first), (b, second))
+        ):
+            points = (contrast.term_points[one[0]][0], contrast.term_points[one[1]][0])
+            _bar(barred, tokens, points, [one[2], other[2]])
+    for low, high, first, second in candidates:
+        point = contrast.term_points[low][0]
+        if unpaired(point, low, first) and unpaired(point, high, second):
+            _bar(barred, tokens, (point,), [first, *mirrored(low, high, point)])
+    return barred or None
+
+
+def _places(
+    terms: Sequence[_Term], hits: dict[int, list[_Hit]], term_ids: Iterable[int]
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Where these terms are said the card's way round: position -> term ids, for the card's
+    own words only and for all (a word the card uses is not read as a synonym there)."""
+    exact: dict[int, list[int]] = {}
+    similar: dict[int, list[int]] = {}
+    for term_id in term_ids:
+        term = terms[term_id]
+        for hit in hits[term_id]:
+            if term.either or hit.negated == term.negated:
+                (similar if hit.synonym else exact).setdefault(hit.first, []).append(term_id)
+    return exact, {**similar, **exact}
+
+
+def _close_pairs(tokens: Sequence[Token], positions: Sequence[int]) -> list[tuple[int, int, bool]]:
+    """Pairs of these (sorted) positions said in one statement, at most NEIGHBOURS content
+    words apart, and whether a function word links them ("nodes are tensors"; a bare list such
+    as "fwd bwd" pairs nothing)."""
+    close: list[tuple[int, int, bool]] = []
+    for number, first in enumerate(positions):
+        clause = tokens[first].clause
+        apart = not tokens[first].stop
+        linked = False
+        cursor = first + 1
+        for second in positions[number + 1 :]:
+            if tokens[second].clause != clause:
+                break
+            while cursor < second:  # the words between, each looked at once
+                between = tokens[cursor]
+                if between.stop:
+                    linked = True
+                    if between.text in CONJUNCTIONS and _joins(tokens, cursor):
+                        apart = NEIGHBOURS + 1  # a new statement begins
+                else:
+                    apart += 1
+                cursor += 1
+            if apart > NEIGHBOURS:
+                break
+            close.append((first, second, linked))
+    return close
+
+
+def _bar(
+    barred: dict[int, set[int]], tokens: Sequence[Token], points: Iterable[int], at: list[int]
+) -> None:
+    """Bar these points from the statements holding these positions."""
+    for position in at:
+        span = _conjunct(tokens, position)
+        for point in points:
+            barred.setdefault(point, set()).update(span)
+
+
+def _without(hits: dict[int, list[_Hit]], positions: set[int]) -> dict[int, list[_Hit]]:
+    """The hits that do not touch these answer positions."""
+    kept: dict[int, list[_Hit]] = {}
+    for term_id, term_hits in hits.items():
+        remaining = [
+            hit
+            for hit in term_hits
+            if not any(i in positions for i in range(hit.first, hit.last + 1))
+        ]
+        if remaining:
+            kept[term_id] = remaining
+    return kept
+
+
 def grade(card: Card, answer: str) -> Grade:
     """Grade a student's free-text answer against the card's points (pure, deterministic)."""
     prepared = _prepared(card)
@@ -835,8 +1674,23 @@ def grade(card: Card, answer: str) -> Grade:
         else (None, None)
     )
     seen = _sort_out(prepared, hits)
+    barred = _contested(prepared, tokens, hits, text) if prepared.contrast.opposites else None
+    crossed = _crossed(prepared, tokens, hits)
+    if crossed:
+        barred = barred or {}
+        for point_index, positions in crossed.items():
+            barred.setdefault(point_index, set()).update(positions)
     points = tuple(
-        _grade_point(i, point, prepared, plan, tokens, seen, text, reply)
+        _grade_point(
+            i,
+            point,
+            prepared,
+            plan,
+            tokens,
+            _sort_out(prepared, _without(hits, barred[i])) if barred and i in barred else seen,
+            text,
+            reply,
+        )
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True))
     )
     score, verdict = verdict_for(card, [point.matched for point in points])

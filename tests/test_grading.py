@@ -511,3 +511,266 @@ def test_a_card_edited_after_preparation_is_prepared_again() -> None:
     result = grade(card, "time per request and network round trips")
     assert result.verdict == "correct"
     assert len(result.points) == 2
+
+
+# --- rejections across a question mark or dash -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "expected"),
+    [
+        ("inference-performance-metric", "latency? no, throughput", set()),
+        ("inference-performance-metric", "latency? no, mainly throughput (QPS)", set()),
+        ("inference-performance-metric", "latency - nope, throughput", set()),
+        ("inference-performance-metric", "latency — no, throughput", set()),
+        ("pipeline-parallelism", "pipeline parallelism? no, asynchronous training", set()),
+        ("deep-neural-networks", "multiple hidden layers? no, just one wide layer", set()),
+        ("inference-performance-metrics", "throughput? no. latency and accuracy", {1, 2}),
+        ("inference-performance-metric", "latency? yes, latency", {0}),
+        ("inference-performance-metric", "no it's latency", {0}),
+    ],
+)
+def test_a_no_after_a_question_mark_or_dash_rejects_what_came_before(
+    card_id: str, answer: str, expected: set[int]
+) -> None:
+    assert credited(card_id, answer) == expected
+
+
+# --- stretched and doubled letters -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        ("trained-model-is-output", "noo", "correct"),
+        ("trained-model-is-output", "nooooo, the pipeline is", "correct"),
+        ("trained-model-is-output", "yesss", "wrong"),
+        ("pipeline-with-data-parallelism", "yesss", "correct"),
+        ("pipeline-with-data-parallelism", "yeees of course", "correct"),
+        ("pipeline-with-data-parallelism", "noooo", "wrong"),
+        ("inference-performance-metric", "latencyyy", "correct"),
+        ("training-performance-metric", "THROUGHPUTTTT!!!", "correct"),
+    ],
+)
+def test_stretched_letters_read_as_the_word(card_id: str, answer: str, verdict: str) -> None:
+    assert graded(card_id, answer).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        ("data-part-tasks", "plott the trends and anomalies", 3),
+        ("feature-extraction-model-search-steps", "Feature extractn, model srch", 0),
+        ("feature-extraction-model-search-steps", "Feature extractn, model srch", 1),
+        ("dnn-training-steps", "fwd, bwd, weight upd8", 2),
+    ],
+)
+def test_doubled_letters_dropped_vowels_and_texting_shorthand_are_typos(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert point in credited(card_id, answer)
+
+
+# --- contrast ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "expected"),
+    [
+        ("sync-training-cost", "the cost is lower accuracy, not throughput", set()),
+        ("sync-training-cost", "lower accuracy but not lower throughput", set()),
+        ("inference-performance-metrics", "latency but not throughput", {2}),
+        ("inference-performance-metric", "throughput isn't it, latency is", {0}),
+        ("training-performance-metric", "latency isn't it, throughput is", {0}),
+        ("training-performance-metric", "throughput isn't it, latency is", set()),
+        ("preprocessing-performance-why", "it barely uses any CPU", set()),
+        ("sync-training-cost", "not accuracy but throughput: it gets lower", {0}),
+    ],
+)
+def test_a_contrast_credits_only_what_is_affirmed(
+    card_id: str, answer: str, expected: set[int]
+) -> None:
+    assert credited(card_id, answer) == expected
+
+
+# --- opposites and swapped roles ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "expected"),
+    [
+        # an opposite said of the point's own word
+        ("model-parallelism", "every node has the whole model but a different batch", set()),
+        ("traditional-model-parallelism-problem", "hardware utilisation is high", set()),
+        ("tensor", "a multi-dimensional array whose elements can have different types", {0}),
+        ("deep-neural-networks", "a neural network with exactly one hidden layer", set()),
+        ("pipedream-issue", "the weights are always the same version everywhere", set()),
+        ("dynamic-graph-advantages", "harder to debug, but it copes with control flow", {2}),
+        # the roles of sibling points swapped
+        ("single-node-training", "the GPU preprocesses the data and the CPU trains the model",
+         set()),
+        ("dnn-training-steps", "the forward pass computes the gradients, the backward pass "
+         "computes the loss, then you update the weights", {2}),
+        ("computation-graph", "a DAG where the nodes are tensors and the edges are operations",
+         {0}),
+        ("computation-graph", "edges are operations and nodes are the data", set()),
+        # the card's words paired crosswise within one point
+        ("data-parallelism", "partition the model and run multiple copies of the data", set()),
+    ],
+)  # fmt: skip
+def test_a_point_said_the_other_way_round_earns_nothing(
+    card_id: str, answer: str, expected: set[int]
+) -> None:
+    assert credited(card_id, answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        ("single-node-training", "the CPU preprocesses the data and the GPU trains the model"),
+        ("single-node-training", "GPU for training and CPU for preprocessing"),
+        ("dnn-training-steps", "the backward pass computes gradients and the forward pass "
+         "computes activations and loss, then the weights are updated"),
+        ("dnn-training-steps", "forward pass to compute the loss, backward pass for the gradients, "
+         "then update the weights"),
+        ("computation-graph", "a DAG where nodes are operations and edges are the tensors flowing "
+         "between them"),
+        ("computation-graph", "DAG, nodes = math ops, edges = tensors flowing between ops"),
+        ("deep-neural-networks", "neural networks with more than one hidden layer"),
+        ("deep-neural-networks", "NN with >1 hidden layer"),
+        ("data-parallelism", "copy the model to every GPU and split the data between them; sync "
+         "the weights after each step"),
+        ("data-parallelism", "every GPU gets a full copy of the model and a slice of the data, "
+         "then the gradients are averaged"),
+        ("tensor", "an n-dimensional array where all elements share the same type"),
+        ("traditional-model-parallelism-problem", "low hardware utilization since the layers "
+         "depend on each other sequentially"),
+    ],
+)  # fmt: skip
+def test_the_same_words_paired_the_right_way_still_earn_everything(
+    card_id: str, answer: str
+) -> None:
+    assert graded(card_id, answer).verdict == "correct"
+
+
+def test_words_shared_with_a_sibling_point_cannot_earn_it_alone() -> None:
+    # "compute" and "gradients" also belong to other points: "backward pass" is what tells
+    assert 1 not in credited("dnn-training-steps", "it computes")
+    assert 1 in credited("dnn-training-steps", "the backward pass computes gradients")
+
+
+# --- synonyms, two-word verbs, the deck's own glossary -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        ("data-part-tasks", "gather data from various places", 0),
+        ("data-part-tasks", "figure out which data sources to use", 0),
+        ("feature-extraction-model-search-steps", "first pull the features out of the raw data", 0),
+        ("parameter-server-worker", "ships the gradients off to the parameter server", 3),
+        ("parameter-server-worker", "calculates gradients", 2),
+        ("static-graph-advantages", "can optimize more since you see the whole graph first", 0),
+        ("dnn-training-characteristics", "the datasets are massive", 2),
+        ("data-parallelism", "each worker trains on its own piece of the data with a duplicate "
+         "of the model", 0),
+        ("model-parallelism", "the model is divided across several machines", 0),
+    ],
+)  # fmt: skip
+def test_general_synonyms_and_two_word_verbs_credit_a_paraphrase(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert point in credited(card_id, answer)
+
+
+def test_a_synonym_weighs_a_little_less_than_the_cards_own_word() -> None:
+    own = graded("model-parallelism", "partition the model across multiple nodes").points[0]
+    near = graded("model-parallelism", "partition the model across multiple machines").points[0]
+    assert own.matched and near.matched
+    assert near.similarity < own.similarity
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        ("parameter-server-worker", "it receives a part", 1),  # "gets a subset", synonyms only
+        ("dnn-training-steps", "reduce-scatter, all-gather, broadcast", 2),  # no "minimise" in it
+    ],
+)
+def test_synonyms_alone_never_earn_a_point_of_several_words(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert point not in credited(card_id, answer)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        ("sync-training-cost", "you process fewer samples per second", 0),
+        ("inference-step", "optimise for low response time", 2),
+        ("single-node-training", "data preprocessing is done on the central processing unit", 0),
+    ],
+)
+def test_a_deck_term_may_be_said_the_way_another_card_spells_it_out(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert point in credited(card_id, answer)
+
+
+# --- implicit negation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point", "earned"),
+    [
+        ("rewind-replay-challenges", "runs aren't deterministic", 0, True),
+        ("rewind-replay-challenges", "training is non-reproducible", 0, True),
+        ("rewind-replay-challenges", "runs are deterministic", 0, False),
+        ("why-model-parallelism", "some models are too large to fit on a single device", 0, True),
+        ("large-datasets-problem", "the dataset is too big for RAM", 0, True),
+        ("large-datasets-problem", "the data fits in memory fine", 0, False),
+    ],
+)
+def test_non_and_too_deny_like_not(card_id: str, answer: str, point: int, earned: bool) -> None:
+    assert (point in credited(card_id, answer)) is earned
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point", "evidence"),
+    [
+        ("allreduce-steps", "first <b>reduce scatter</b> & then", 1, "reduce scatter"),
+        ("allreduce-steps", "reduce_scatter, then all_gather", 1, "reduce_scatter"),
+        ("allreduce-steps", "reduce_scatter, then all_gather", 2, "all_gather"),
+        ("model-parallelism", "we partition the big model across many nodes", 0,
+         "partition the big model across many nodes"),
+        ("data-parallelism", "partition the data, which is what everybody does first in these "
+         "big training jobs anyway, and run copies of the model", 0,
+         "partition the data … run copies of the model"),
+    ],
+)  # fmt: skip
+def test_evidence_spans_the_matching_words_and_splits_when_far_apart(
+    card_id: str, answer: str, point: int, evidence: str
+) -> None:
+    assert graded(card_id, answer).points[point].evidence == evidence
+
+
+def test_a_word_that_only_begins_a_compound_is_not_the_compound() -> None:
+    result = graded("allreduce-steps", "first reduce-scatter, then all-gather")
+    assert result.points[1].evidence == "reduce-scatter"
+    assert result.points[2].evidence == "all-gather"
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        ("sync-training-cost", "you don't get as much throughput", "correct"),
+        ("sync-training-cost", "not as many samples per second", "correct"),
+        ("training-performance-metric", "not as much latency as throughput", "correct"),
+        ("sync-training-cost", "not throughput", "wrong"),
+    ],
+)
+def test_not_as_much_says_less_not_none(card_id: str, answer: str, verdict: str) -> None:
+    assert graded(card_id, answer).verdict == verdict

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.cards import BUNDLED_CARDS, load_deck
-from bot.grading import grade, prepare_deck
+from bot.grading import EVIDENCE_JOINER, grade, prepare_deck
 
 DECK = load_deck(BUNDLED_CARDS)
 prepare_deck(DECK)
@@ -33,5 +33,10 @@ def test_any_text_grades_without_error_to_a_consistent_grade(answer: str) -> Non
         for point in result.points:
             assert 0.0 <= point.similarity <= 1.0
             assert (point.evidence is not None) == point.matched
-            if point.evidence is not None:
-                assert point.evidence in answer
+            if point.evidence is not None:  # the student's own words, fragments in order
+                position = 0
+                for fragment in point.evidence.split(EVIDENCE_JOINER):
+                    assert fragment
+                    found = answer.find(fragment, position)
+                    assert found >= 0
+                    position = found + len(fragment)

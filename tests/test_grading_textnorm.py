@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from bot.textnorm import americanize, mark_negations, tokenize
+from bot.textnorm import (
+    ANTONYM_PAIRS,
+    PHRASAL_VERBS,
+    SYNONYM_GROUPS,
+    americanize,
+    mark_negations,
+    opposites_of,
+    phrasal_groups,
+    squeeze,
+    stem,
+    synonym_groups,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize(
@@ -116,3 +128,108 @@ def test_negation_scopes(text: str, expected: list[str]) -> None:
 def test_a_negation_that_only_restates_the_question_reaches_back() -> None:
     assert negated("the CPU is not the bottleneck", ("bottleneck",)) == ["cpu"]
     assert negated("the CPU is not the bottleneck") == ["bottleneck"]
+
+
+# --- stretched letters, snake_case, shorthand, irregular forms ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("latencyyy", ["latency"]),
+        ("noooo", ["no"]),
+        ("yesss!!", ["yes"]),
+        ("weight upd8", ["weight", "update"]),
+        ("diff data", ["different", "data"]),
+        ("1000 GPUs", ["1000", "gpus"]),
+    ],
+)
+def test_stretched_letters_and_texting_shorthand_are_read_as_the_word(
+    text: str, expected: list[str]
+) -> None:
+    assert words(text) == expected
+
+
+def test_snake_case_glues_words_like_a_hyphen() -> None:
+    links = [(token.text, token.link) for token in tokenize("reduce_scatter then all_gather")]
+    assert links == [("reduce", " "), ("scatter", "-"), ("then", " "), ("all", " "),
+                     ("gather", "-")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("form", "verb"), [("built", "build"), ("sent", "send"), ("ran", "run")])
+def test_irregular_past_forms_stem_as_their_verb(form: str, verb: str) -> None:
+    assert tokenize(form)[0].stem == tokenize(verb)[0].stem
+
+
+@pytest.mark.parametrize(("word", "squeezed"), [("plott", "plot"), ("noo", "no"), ("all", "al")])
+def test_squeeze_cuts_every_run_of_a_letter_to_one(word: str, squeezed: str) -> None:
+    assert squeeze(word) == squeezed
+
+
+# --- negation: rejections, hedges, excess, idioms ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("latency? no, throughput", ["latency"]),
+        ("latency? nope", ["latency"]),
+        ("latency - no, throughput", ["latency"]),
+        ("latency — no, throughput", ["latency"]),
+        ("latency? not really. throughput", ["latency"]),
+        ("no it's latency", []),
+        ("no, latency", []),
+        ("it barely uses any CPU", ["uses", "cpu"]),
+        ("hardly any memory", ["memory"]),
+        ("too big to fit in memory", ["fit", "memory"]),
+        ("too large for one GPU", ["1", "gpu"]),
+        ("no more than two children", []),
+        ("not as much throughput", []),
+        ("you don't get as many samples", []),
+        ("not deterministic and saving state is costly", ["deterministic"]),
+    ],
+)
+def test_rejections_hedges_and_excess_deny_what_they_reach(text: str, expected: list[str]) -> None:
+    assert negated(text) == expected
+
+
+# --- the general vocabulary ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [("quickly", "fast"), ("huge", "large"), ("shard", "partition"), ("machine", "node"),
+     ("ram", "memory"), ("infinite", "unlimited"), ("calculates", "compute"), ("ships", "send")],
+)  # fmt: skip
+def test_near_synonyms_share_a_group(word: str, other: str) -> None:
+    assert set(synonym_groups(word, stem(word))) & set(synonym_groups(other, stem(other)))
+
+
+@pytest.mark.parametrize(
+    ("word", "opposite"),
+    [("low", "high"), ("whole", "partition"), ("same", "different"), ("cpu", "gpu"),
+     ("multiple", "single"), ("easier", "harder")],
+)  # fmt: skip
+def test_opposites_are_known_both_ways(word: str, opposite: str) -> None:
+    assert opposite in opposites_of(word, stem(word))
+    assert word in opposites_of(opposite, stem(opposite))
+
+
+@pytest.mark.parametrize(
+    ("text", "index", "meaning"),
+    [("figure out the sources", 0, "identify"), ("pull the features out", 0, "extract"),
+     ("look for a model", 0, "search")],
+)  # fmt: skip
+def test_two_word_verbs_mean_one_word(text: str, index: int, meaning: str) -> None:
+    assert set(phrasal_groups(tokenize(text), index)) & set(synonym_groups(meaning, stem(meaning)))
+
+
+def test_synonym_and_opposite_tables_stay_small_and_general() -> None:
+    words_in_groups = {word for line in SYNONYM_GROUPS for word in line.split()}
+    assert len(words_in_groups) < 600
+    assert len(ANTONYM_PAIRS) < 80
+
+
+def test_every_two_word_verb_means_a_word_of_the_synonym_table() -> None:
+    for meaning in PHRASAL_VERBS.values():
+        assert synonym_groups(meaning, stem(meaning)), meaning
