@@ -11,9 +11,12 @@ from __future__ import annotations
 import difflib
 import gc
 import math
+import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -719,13 +722,38 @@ def _read_text(path: Path, report: _Report) -> str | None:
         return None
 
 
-def _load(path: Path, problems: list[str]) -> _Parsed:
+#: Card banks larger than this are parsed in a short-lived child process. The YAML parser's
+#: node tree takes several times the deck's own memory, and a long-running bot would keep
+#: that high-water mark for good; a child gives it back to the system when it exits.
+CHILD_PARSE_MIN_BYTES = 2_000_000
+
+
+def _load(path: Path, problems: list[str], isolate_large: bool = False) -> _Parsed:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if isolate_large and size >= CHILD_PARSE_MIN_BYTES:
+        context = multiprocessing.get_context("spawn")  # no fork: the bot has threads
+        try:
+            with ProcessPoolExecutor(max_workers=1, mp_context=context) as child:
+                parsed, found = child.submit(_load_here, path).result()
+        except (OSError, BrokenProcessPool):
+            pass  # no child process to be had: parse here instead
+        else:
+            problems.extend(found)
+            return parsed
+    return _load_here(path, problems)[0]
+
+
+def _load_here(path: Path, problems: list[str] | None = None) -> tuple[_Parsed, list[str]]:
+    problems = [] if problems is None else problems
     source = str(path)
     text = _read_text(path, _Report(source, problems))
     if text is None:
-        return _Parsed(None, None)
+        return _Parsed(None, None), problems
     with _gc_paused():
-        return _parse(text, source, path, problems)
+        return _parse(text, source, path, problems), problems
 
 
 def parse_deck(text: str, source: str | Path = "<text>") -> Deck:
@@ -772,13 +800,19 @@ def deck_files(paths: Iterable[str | Path], problems: list[str]) -> list[Path]:
     return files
 
 
-def collect_decks(paths: Iterable[str | Path]) -> tuple[list[Deck], list[str]]:
-    """Load every deck it can and gather every problem, for tools that report both."""
+def collect_decks(
+    paths: Iterable[str | Path], isolate_large: bool = False
+) -> tuple[list[Deck], list[str]]:
+    """Load every deck it can and gather every problem, for tools that report both.
+
+    ``isolate_large`` parses big banks in a child process (see CHILD_PARSE_MIN_BYTES): the
+    long-running bot wants that; one-shot tools do not need it.
+    """
     problems: list[str] = []
     decks: list[Deck] = []
     owner: dict[str, str] = {}  # deck id -> "file:line" that first used it
     for file in deck_files(paths, problems):
-        parsed = _load(file, problems)
+        parsed = _load(file, problems, isolate_large)
         deck = parsed.deck
         if deck is None:
             continue
@@ -791,12 +825,12 @@ def collect_decks(paths: Iterable[str | Path]) -> tuple[list[Deck], list[str]]:
     return decks, problems
 
 
-def load_decks(paths: Iterable[str | Path]) -> list[Deck]:
+def load_decks(paths: Iterable[str | Path], isolate_large: bool = False) -> list[Deck]:
     """Load every deck found in these files and folders (folders: their *.yaml / *.yml).
 
     Every problem in every file is collected first, so one run shows all of them.
     """
-    decks, problems = collect_decks(paths)
+    decks, problems = collect_decks(paths, isolate_large)
     if problems:
         raise DeckError(problems)
     return decks

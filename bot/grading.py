@@ -871,13 +871,83 @@ def _use_glossary(drafts: Sequence[_Draft]) -> None:
             sets.extend(added)
 
 
+#: Decks up to this size are prepared whole when they load (about 1 ms per card). Larger ones
+#: are prepared card by card when a card is first graded, so start-up stays fast and memory
+#: bounded; their term weights come from a quick pass over the deck's words, without the deck
+#: glossary.
+EAGER_PREPARE_MAX_CARDS = 1000
+#: Prepared cards kept per large deck; the least recently graded are dropped first.
+LAZY_PREPARED_CARDS = 2000
+_DECK_STATS_KEY = "grading-deck"
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+class _QuickIdf(dict[str, float]):
+    """IDF from a quick pass; a key the pass never saw counts as rare (it is distinctive)."""
+
+    def __init__(self, values: dict[str, float], unseen: float) -> None:
+        super().__init__(values)
+        self.unseen = unseen
+
+    def get(self, key: str, default: float | None = None) -> float:  # type: ignore[override]
+        return super().get(key, self.unseen)
+
+
+@dataclass
+class _LargeDeck:
+    """Shared by the cards of a large deck: its weights and the recently prepared cards."""
+
+    idf: _QuickIdf
+    deck_terms: frozenset[str]
+    prepared: dict[int, _PreparedCard] = field(default_factory=dict)
+
+    def prepare(self, card: Card) -> _PreparedCard:
+        key = id(card)
+        found = self.prepared.pop(key, None)
+        if found is None or found.source != (card.question, tuple(card.points)):
+            found = _finish(_draft(card), self.idf, self.deck_terms)
+        self.prepared[key] = found  # most recent last
+        while len(self.prepared) > LAZY_PREPARED_CARDS:
+            self.prepared.pop(next(iter(self.prepared)))
+        return found
+
+
+def _quick_stats(cards: Sequence[Card]) -> _LargeDeck:
+    """Document frequencies of the deck's words (stems and forms), in one cheap pass."""
+    frequency: dict[str, int] = {}
+    for card in cards:
+        texts = [card.question]
+        for point in card.points:
+            texts.append(point.text)
+            texts.extend(point.aliases)
+        words = set(_WORD_RE.findall(" ".join(texts).casefold()))
+        keys = words | {stem(word) for word in words}
+        for key in keys:
+            frequency[key] = frequency.get(key, 0) + 1
+    total = max(len(cards), 1)
+    idf = {key: 1.0 + math.log(total / count) for key, count in frequency.items()}
+    deck_terms = frozenset(
+        key for key, count in frequency.items() if count <= DUMP_TERM_SHARE * total
+    )
+    return _LargeDeck(_QuickIdf(idf, 1.0 + math.log(total)), deck_terms)
+
+
 def prepare_deck(deck: Deck) -> None:
-    """Precompute matching data for every card of the deck (call once when the deck loads)."""
-    prepare_cards(deck.cards)
+    """Prepare a deck for grading, once, when it loads (see EAGER_PREPARE_MAX_CARDS)."""
+    if len(deck.cards) <= EAGER_PREPARE_MAX_CARDS:
+        prepare_cards(deck.cards)
+        return
+    stats = _quick_stats(deck.cards)
+    for card in deck.cards:
+        card.cache.pop(_PREPARED_KEY, None)
+        card.cache[_DECK_STATS_KEY] = stats
 
 
 def _prepared(card: Card) -> _PreparedCard:
     """The card's matching data; prepared alone (equal term weights) if the deck never was."""
+    large = card.cache.get(_DECK_STATS_KEY)
+    if isinstance(large, _LargeDeck):
+        return large.prepare(card)
     prepared = card.cache.get(_PREPARED_KEY)
     if (
         not isinstance(prepared, _PreparedCard)

@@ -71,7 +71,7 @@ def run_bot(args: argparse.Namespace) -> int:
     if generated_secret:
         log.info("Webhook secret: none given in WEBHOOK_SECRET, so one was generated and set")
     try:
-        decks = load_decks(list(settings.cards))
+        decks = load_decks(list(settings.cards), isolate_large=True)
     except DeckError as problem:
         print("quizbot: the card bank has problems:", file=sys.stderr)
         for line in problem.problems:

@@ -48,7 +48,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     runtime = _runtime(context)
     chat_id = update.effective_chat.id
     try:
-        decks = await asyncio.to_thread(load_decks, list(runtime.settings.cards))
+        decks = await asyncio.to_thread(load_decks, list(runtime.settings.cards), True)
     except DeckError as problem:
         shown = problem.problems[:SHOWN_PROBLEMS]
         more = len(problem.problems) - len(shown)

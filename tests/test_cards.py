@@ -630,3 +630,28 @@ else:  # pragma: no cover
     @pytest.mark.skip(reason="hypothesis is not installed: pip install hypothesis")
     def test_any_text_gives_a_deck_or_a_deck_error() -> None:
         """Placeholder so the missing property test shows up as skipped."""
+
+
+def test_a_large_bank_parsed_in_a_child_process_is_the_same_deck(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.cards as cards_module
+
+    monkeypatch.setattr(cards_module, "CHILD_PARSE_MIN_BYTES", 0)
+    (isolated,) = cards_module.load_decks([BUNDLED_CARDS], isolate_large=True)
+    (direct,) = cards_module.load_decks([BUNDLED_CARDS])
+    assert [(c.id, c.line, c.points) for c in isolated.cards] == [
+        (c.id, c.line, c.points) for c in direct.cards
+    ]
+
+
+def test_problems_found_in_a_child_process_are_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import bot.cards as cards_module
+
+    monkeypatch.setattr(cards_module, "CHILD_PARSE_MIN_BYTES", 0)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("deck: x\nid: x\ncards:\n  - id: a\n    qustion: Q?\n    points: [p]\n")
+    with pytest.raises(cards_module.DeckError, match="did you mean 'question'"):
+        cards_module.load_decks([broken], isolate_large=True)
