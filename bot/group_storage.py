@@ -38,7 +38,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.challenge import CardStat, Entry
 from bot.storage import Tx, UTCDateTime, metadata
@@ -291,11 +290,6 @@ class ChallengeRepo:
         self.tx = tx
         self.conn = tx.conn
 
-    def _insert(self, table: Table) -> Any:
-        if self.conn.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
-
     # chats
 
     async def touch_chat(self, chat_id: int, title: str | None, now: datetime) -> None:
@@ -303,7 +297,7 @@ class ChallengeRepo:
         values: dict[str, Any] = {"bot_present": True, "updated_at": now}
         if title is not None:
             values["title"] = title[:256]
-        statement = self._insert(group_chats).values(chat_id=chat_id, **{"title": "", **values})
+        statement = self.tx.insert(group_chats).values(chat_id=chat_id, **{"title": "", **values})
         statement = statement.on_conflict_do_update(index_elements=["chat_id"], set_=values)
         await self.conn.execute(statement)
 
@@ -333,7 +327,7 @@ class ChallengeRepo:
         """Insert a running challenge; None when the chat has one running already."""
         values["card_ids"] = json.dumps(values["card_ids"])
         statement = (
-            self._insert(challenges)
+            self.tx.insert(challenges)
             .values(state=RUNNING, position=-1, revision=0, **values)
             .on_conflict_do_nothing()
             .returning(challenges.c.challenge_id)
@@ -463,7 +457,7 @@ class ChallengeRepo:
         return [_question(row) for row in result]
 
     async def remember_message(self, chat_id: int, message_id: int, question_id: int) -> None:
-        statement = self._insert(challenge_messages).values(
+        statement = self.tx.insert(challenge_messages).values(
             chat_id=chat_id, message_id=message_id, question_id=question_id
         )
         statement = statement.on_conflict_do_update(
@@ -566,7 +560,7 @@ class ChallengeRepo:
         if "grade" in values:
             values["grade_json"] = json.dumps(values.pop("grade"), ensure_ascii=False)
         statement = (
-            self._insert(challenge_answers)
+            self.tx.insert(challenge_answers)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["question_id", "user_id"])
             .returning(challenge_answers.c.answer_id)
@@ -690,7 +684,7 @@ class ChallengeRepo:
         now: datetime,
     ) -> None:
         """Add one answer to the player's all-time totals in this chat (and refresh the name)."""
-        statement = self._insert(group_players).values(
+        statement = self.tx.insert(group_players).values(
             chat_id=chat_id,
             user_id=user_id,
             display_name=name[:256],
@@ -820,7 +814,7 @@ class ChallengeRepo:
             )
         ).all()
         for row in old_players:
-            statement = self._insert(group_players).values(
+            statement = self.tx.insert(group_players).values(
                 chat_id=new_chat_id,
                 user_id=row.user_id,
                 display_name=row.display_name,
@@ -846,7 +840,7 @@ class ChallengeRepo:
         ).first()
         await self.touch_chat(new_chat_id, old_chat.title if old_chat else None, now)
         # The old id stays, pointing at the new one, for updates still on their way.
-        statement = self._insert(group_chats).values(
+        statement = self.tx.insert(group_chats).values(
             chat_id=old_chat_id,
             title=old_chat.title if old_chat else "",
             bot_present=False,

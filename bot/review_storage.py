@@ -351,7 +351,7 @@ class ReviewRepo:
         lapses: int,
     ) -> None:
         values = {**_state_values(state), "reps": reps, "lapses": lapses, "updated_at": now}
-        statement = self.tx._insert(card_states).values(
+        statement = self.tx.insert(card_states).values(
             user_id=user_id, deck_id=deck_id, card_id=card_id, **values
         )
         statement = statement.on_conflict_do_update(
@@ -541,9 +541,7 @@ class ReviewRepo:
         return SettingsRow(row.chat_id, row.timezone, row.new_per_day, row.question_hours)
 
     async def save_settings(self, chat_id: int, now: datetime, **values: Any) -> None:
-        statement = self.tx._insert(study_settings).values(
-            chat_id=chat_id, updated_at=now, **values
-        )
+        statement = self.tx.insert(study_settings).values(chat_id=chat_id, updated_at=now, **values)
         statement = statement.on_conflict_do_update(
             index_elements=["chat_id"], set_={**values, "updated_at": now}
         )
@@ -580,7 +578,7 @@ class ReviewRepo:
             "disabled_reason": None,
             "updated_at": now,
         }
-        statement = self.tx._insert(reminders).values(chat_id=chat_id, created_at=now, **values)
+        statement = self.tx.insert(reminders).values(chat_id=chat_id, created_at=now, **values)
         statement = statement.on_conflict_do_update(index_elements=["chat_id"], set_=values)
         await self.conn.execute(statement)
 
@@ -631,7 +629,7 @@ class ReviewRepo:
         A day that only recorded "nothing due" or "missed" can still be claimed (the user may
         have moved the reminder to later that day); anything else blocks a second message.
         """
-        statement = self.tx._insert(reminder_sends).values(
+        statement = self.tx.insert(reminder_sends).values(
             reminder_id=reminder_id,
             local_date=local_day,
             status=status,
@@ -793,7 +791,7 @@ class ReviewRepo:
     async def add_daily_answer(self, **values: Any) -> bool:
         """Record a member's answer; False if they answered this question before."""
         statement = (
-            self.tx._insert(daily_answers)
+            self.tx.insert(daily_answers)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["question_id", "user_id"])
         )

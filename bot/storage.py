@@ -299,7 +299,7 @@ class Tx:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    def _insert(self, table: Table) -> Any:
+    def insert(self, table: Table) -> Any:
         """A dialect-specific INSERT that supports ON CONFLICT on SQLite and PostgreSQL."""
         if self.conn.dialect.name == "postgresql":
             return postgresql.insert(table)
@@ -314,7 +314,7 @@ class Tx:
         if update_id is None:
             return True
         statement = (
-            self._insert(processed_updates)
+            self.insert(processed_updates)
             .values(update_id=update_id, processed_at=now)
             .on_conflict_do_nothing(index_elements=["update_id"])
         )
@@ -327,7 +327,7 @@ class Tx:
         if not updates:
             return
         await self.conn.execute(
-            self._insert(inbox)
+            self.insert(inbox)
             .values(
                 [
                     {"update_id": update_id, "payload": payload, "received_at": now}
@@ -353,7 +353,7 @@ class Tx:
         return row.value if row else None
 
     async def set_state(self, key: str, value: str) -> None:
-        statement = self._insert(bot_state).values(key=key, value=value)
+        statement = self.insert(bot_state).values(key=key, value=value)
         await self.conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["key"], set_={"value": statement.excluded.value}
@@ -363,7 +363,7 @@ class Tx:
     # users
 
     async def upsert_user(self, profile: UserProfile, now: datetime) -> None:
-        statement = self._insert(users).values(
+        statement = self.insert(users).values(
             user_id=profile.user_id,
             first_name=profile.first_name[:256],
             username=profile.username,
