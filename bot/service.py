@@ -369,10 +369,24 @@ class QuizService:
         assert answer is not None
         return self._feedback(answer, round_)
 
-    async def _open_at(
-        self, tx: Tx, user: UserProfile, chat_id: int, round_id: int, position: int, state: str
+    async def _claim_button(
+        self,
+        tx: Tx,
+        user: UserProfile,
+        chat_id: int,
+        round_id: int,
+        position: int,
+        state: str,
+        now: datetime,
+        update_id: int | None,
     ) -> RoundRow | Notice:
-        """The open round, if the button pressed belongs to its current question."""
+        """Claim a button press's update, then check it belongs to the open question.
+
+        Returns the open round, or the Notice to show: a duplicate delivery, or a press on a
+        question that is no longer current.
+        """
+        if not await tx.claim_update(update_id, now):
+            return Notice("duplicate")
         round_ = await tx.open_round(chat_id, user.user_id)
         if round_ is None or round_.round_id != round_id or round_.position != position:
             return Notice("stale")
@@ -391,9 +405,9 @@ class QuizService:
     ) -> QuestionView | Notice:
         """Reveal the next point as its first letters; each hint lowers the points."""
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return Notice("duplicate")
-            round_ = await self._open_at(tx, user, chat_id, round_id, position, "asking")
+            round_ = await self._claim_button(
+                tx, user, chat_id, round_id, position, "asking", now, update_id
+            )
             if isinstance(round_, Notice):
                 return round_
             card = self._card(self.deck(round_.deck_id), round_.current_card_id or "")
@@ -415,9 +429,9 @@ class QuizService:
     ) -> FeedbackView | Notice:
         """ "Show answer": the card counts as wrong, and the answer is shown."""
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return Notice("duplicate")
-            round_ = await self._open_at(tx, user, chat_id, round_id, position, "asking")
+            round_ = await self._claim_button(
+                tx, user, chat_id, round_id, position, "asking", now, update_id
+            )
             if isinstance(round_, Notice):
                 return round_
             card = self._card(self.deck(round_.deck_id), round_.current_card_id or "")
@@ -449,9 +463,9 @@ class QuizService:
     ) -> QuestionView | SummaryView | Notice:
         """Move on without scoring."""
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return Notice("duplicate")
-            round_ = await self._open_at(tx, user, chat_id, round_id, position, "asking")
+            round_ = await self._claim_button(
+                tx, user, chat_id, round_id, position, "asking", now, update_id
+            )
             if isinstance(round_, Notice):
                 return round_
             answer_id = await tx.add_answer(
@@ -495,9 +509,9 @@ class QuizService:
     ) -> QuestionView | SummaryView | Notice:
         """After feedback: the next question, or the summary when the round is done."""
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return Notice("duplicate")
-            round_ = await self._open_at(tx, user, chat_id, round_id, position, "reviewing")
+            round_ = await self._claim_button(
+                tx, user, chat_id, round_id, position, "reviewing", now, update_id
+            )
             if isinstance(round_, Notice):
                 return round_
             return await self._advance(tx, round_, now)
