@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,8 +26,16 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-#: The deck that ships with the project, next to the package.
-BUNDLED_CARDS = Path(__file__).resolve().parent.parent / "cards.yaml"
+
+def _bundled_cards() -> Path:
+    """The deck that ships with the project: beside the package in a checkout (or an editable
+    install), else where ``pip install .`` puts it (``<prefix>/share/quizbot``)."""
+    beside_package = Path(__file__).resolve().parent.parent / "cards.yaml"
+    installed = Path(sys.prefix) / "share" / "quizbot" / "cards.yaml"
+    return installed if not beside_package.exists() and installed.exists() else beside_package
+
+
+BUNDLED_CARDS = _bundled_cards()
 
 #: The environment setting naming the card banks to load (files or folders).
 CARDS_SETTING = "QUIZBOT_CARDS"
