@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 
 from bot.challenge import CardStat, Entry
-from bot.storage import Tx, UTCDateTime, metadata
+from bot.storage import Tx, UTCDateTime, metadata, row_as
 
 group_chats = Table(
     "group_chats",
@@ -258,29 +258,11 @@ def _challenge(row: Any) -> ChallengeRow:
 
 
 def _question(row: Any) -> QuestionRow:
-    return QuestionRow(
-        question_id=row.question_id,
-        challenge_id=row.challenge_id,
-        position=row.position,
-        card_id=row.card_id,
-        state=row.state,
-        message_id=row.message_id,
-        asked_at=row.asked_at,
-        closes_at=row.closes_at,
-        first_full_user_id=row.first_full_user_id,
-        closed_at=row.closed_at,
-    )
+    return row_as(QuestionRow, row)
 
 
 def _player(row: Any) -> PlayerRow:
-    return PlayerRow(
-        chat_id=row.chat_id,
-        user_id=row.user_id,
-        display_name=row.display_name,
-        points=row.points,
-        answers=row.answers,
-        full_answers=row.full_answers,
-    )
+    return row_as(PlayerRow, row)
 
 
 class ChallengeRepo:

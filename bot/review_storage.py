@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from bot.scheduling import CardState
 from bot.storage import Tx as StoreTx
-from bot.storage import UTCDateTime, answers, metadata
+from bot.storage import UTCDateTime, answers, metadata, row_as
 
 #: One FSRS memory state per user per card (deck id + card id, as card ids are per deck).
 card_states = Table(
@@ -267,43 +267,15 @@ def _review_row(row: Any) -> ReviewRow:
 
 
 def _reminder_row(row: Any) -> ReminderRow:
-    return ReminderRow(
-        reminder_id=row.reminder_id,
-        chat_id=row.chat_id,
-        chat_type=row.chat_type,
-        set_by=row.set_by,
-        local_time=row.local_time,
-        days=row.days,
-        timezone=row.timezone,
-        enabled=row.enabled,
-        next_fire_at=row.next_fire_at,
-        disabled_reason=row.disabled_reason,
-    )
+    return row_as(ReminderRow, row)
 
 
 def _send_row(row: Any) -> SendRow:
-    return SendRow(
-        send_id=row.send_id,
-        reminder_id=row.reminder_id,
-        local_date=row.local_date,
-        status=row.status,
-        fire_at=row.fire_at,
-        message_id=row.message_id,
-        round_id=row.round_id,
-    )
+    return row_as(SendRow, row)
 
 
 def _daily_row(row: Any) -> DailyQuestionRow:
-    return DailyQuestionRow(
-        question_id=row.question_id,
-        chat_id=row.chat_id,
-        deck_id=row.deck_id,
-        card_id=row.card_id,
-        message_id=row.message_id,
-        opened_at=row.opened_at,
-        closes_at=row.closes_at,
-        closed_at=row.closed_at,
-    )
+    return row_as(DailyQuestionRow, row)
 
 
 class ReviewRepo:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -46,6 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from bot.quiz import CardRecord, Streak
 
 log = logging.getLogger(__name__)
+
+RowT = TypeVar("RowT")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -236,6 +238,11 @@ class AnswerRow:
     grade: list[dict[str, Any]]
     overridden: bool
     answered_at: datetime
+
+
+def row_as(kind: type[RowT], row: Any) -> RowT:
+    """A row dataclass from a result row whose columns carry the dataclass's field names."""
+    return kind(**{name: getattr(row, name) for name in kind.__dataclass_fields__})
 
 
 def _user_row(row: Any) -> UserRow:
