@@ -6,6 +6,12 @@ Answers vary from call to call (shuffled card words, misspellings, filler), so t
 include tokenizing and fuzzy matching of words the grader has not seen yet; a first pass over
 fresh answers is reported apart ("cold"), as is one 10,000-character answer.
 
+The warm figures grade every answer in WARM_PASSES passes and take each answer's fastest
+pass: on a shared machine another process that takes the CPU in the middle of a grade adds
+its whole time slice (several ms) to that one call, which is the machine's latency, not the
+grader's; it rarely hits the same answer in every pass. The p99 over all warm calls, those
+interruptions included, is printed too (``grade_p99_all_calls_ms``).
+
     python bench/grading_speed.py [--quick] [--answers N]
 """
 
@@ -25,6 +31,8 @@ from bot.cards import BUNDLED_CARDS, Card, Deck, load_deck
 from bot.grading import grade, prepare_cards, prepare_deck
 
 ANSWER_CHARS = 300
+#: Warm passes over the answers; each answer's fastest pass is its latency (see above).
+WARM_PASSES = 3
 FILLER = (
     "so basically I think that the main idea here is that you would want to look at how the "
     "system behaves when things get busy and then decide what to do about it in practice"
@@ -91,6 +99,11 @@ def timed(
     return timings
 
 
+def best_of(passes: Sequence[Sequence[float]]) -> list[float]:
+    """Each answer's fastest time over several passes (the passes list answers in one order)."""
+    return [min(times) for times in zip(*passes, strict=True)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small, fast run (for CI)")
@@ -106,7 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     card = five_point_card(deck)
     answers = make_answers(card, count)
     cold = timed(card, answers)
-    warm = timed(card, answers * (1 if args.quick else 3))
+    passes = [timed(card, answers) for _ in range(1 if args.quick else WARM_PASSES)]
+    warm = best_of(passes)
+    every_call = [seconds for times in passes for seconds in times]
     cpu = timed(card, answers, time.thread_time)
     long_answer = (" ".join(answers) * 2)[:10_000]
     long_timing = min(timed(card, [long_answer] * 3))
@@ -118,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"answers: {count}")
     print(f"grade_median_ms: {statistics.median(warm) * 1000:.3f}")
     print(f"grade_p99_ms: {percentile(warm, 0.99) * 1000:.3f}")
+    print(f"grade_p99_all_calls_ms: {percentile(every_call, 0.99) * 1000:.3f}")
     print(f"grade_cpu_median_ms: {statistics.median(cpu) * 1000:.3f}")
     print(f"grade_cpu_p99_ms: {percentile(cpu, 0.99) * 1000:.3f}")
     print(f"grade_cold_median_ms: {statistics.median(cold) * 1000:.3f}")

@@ -13,11 +13,12 @@ framing earn nothing; words shared that way cannot earn a point alone.
 
 A point said the other way round earns nothing: a term inside a negation ("rather than
 latency", "latency? no", "too big to fit") does not count and a term said only the other way
-round blocks its set; a short point whose word the answer denies is missed; a statement that
-pairs a point's word with an opposite ("utilisation is high" for "low utilisation", "the GPU
-preprocesses" for "preprocessing on the CPU") or pairs the card's words crosswise ("partition
-the model ... copies of the data") cannot earn it. Yes/no points read the reply's first
-decisive word; a bare keyword dump earns nothing.
+round blocks its set, though a denied word says its denying-prefix form ("no limit" earns
+"unlimited"); a short point whose word the answer denies is missed, unless the card words it
+with a "not" too; a statement that pairs a point's word with an opposite ("utilisation is
+high" for "low utilisation", "the GPU preprocesses" for "preprocessing on the CPU") or pairs
+the card's words crosswise ("partition the model ... copies of the data") cannot earn it.
+Yes/no points read the reply's first decisive word; a bare keyword dump earns nothing.
 
 ``grade`` is pure and deterministic (its memo caches never change a result);
 ``prepare_deck`` / ``prepare_cards`` do the per-card work once and store it in ``card.cache``.
@@ -77,6 +78,9 @@ PREFIX_MIN_LENGTH = 6
 NEGATING_PREFIXES: tuple[str, ...] = ("a", "an", "un", "non", "in", "im", "ir", "il", "dis", "anti")
 #: Hyphenated prefixes that deny the word they join: "non-determinism" is "not determinism".
 NEGATING_HYPHENS: tuple[str, ...] = ("non",)
+#: A denied word is also read as its denying-prefix form: "no limit" says "unlimited",
+#: "not efficient" says "inefficient".
+DENYING_PREFIXES: tuple[str, ...] = ("un", "non", "in", "im")
 #: Adjacent answer words are also tried glued together ("all gather" == "allgather").
 JOIN_WINDOW = 3
 #: Longest run of question content words recognised as the question echoed back.
@@ -152,7 +156,7 @@ _SEGMENT_RE = re.compile(r"[,;]\s+")
 _VOWELS_RE = re.compile(r"[aeiou]")
 _PREPARED_KEY = "grading"
 GLOSSARY_SOURCE = "glossary:"
-_PREPARED_VERSION = 2
+_PREPARED_VERSION = 3
 
 Verdict = Literal["correct", "partial", "wrong"]
 
@@ -236,6 +240,7 @@ class _TermSet:
     needs_content: bool  # some term beyond the question's words must be found
     own: tuple[bool, ...]  # the point's own terms: not the question's, a sibling's, optional
     has_own: bool  # any of them
+    entries: tuple[tuple[int, float, bool, bool], ...] = ()  # (term, weight, question, own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,6 +695,7 @@ def _finish(
                     needs_content,
                     own,
                     any(own),
+                    tuple(zip(ids, weights, questions, own, strict=True)),
                 )
             )
         points.append(_PreparedPoint(polarity, tuple(prepared_sets)))
@@ -1135,7 +1141,7 @@ def _find_terms(prepared: _PreparedCard, tokens: Sequence[Token]) -> dict[int, l
             found = _word_hits(prepared, token)
         exact, similar = found
         phrasal = text in PHRASAL_HEADS or token.stem in PHRASAL_HEADS
-        if not exact and not similar and not phrasal and not (token.negated and compounds):
+        if not exact and not similar and not phrasal and not token.negated:
             continue
         negated = token.negated
         if i and token.link == "-" and tokens[i - 1].text in NEGATING_HYPHENS:
@@ -1151,11 +1157,16 @@ def _find_terms(prepared: _PreparedCard, tokens: Sequence[Token]) -> dict[int, l
             meant = {t for group in groups for t in prepared.synonyms.get(group, ())} - set(exact)
             for term_id in sorted(meant):
                 hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
-        if token.negated and compounds and not token.stop and text.isalpha():
-            for prefix in NEGATING_HYPHENS:  # "not deterministic" says "non-deterministic"
-                ids = _fuzzy_hits(prepared, (prefix + text,), compounds)
+        if token.negated and not token.stop and text.isalpha():
+            for prefix in DENYING_PREFIXES:  # "no limit" says "unlimited"
+                ids = index.get(prefix + token.stem) or index.get(prefix + text)
                 if ids:
                     record(ids, i, i, False)
+            if compounds:
+                for prefix in NEGATING_HYPHENS:  # "not deterministic" says "non-deterministic"
+                    ids = _fuzzy_hits(prepared, (prefix + text,), compounds)
+                    if ids:
+                        record(ids, i, i, False)
 
     # Glued neighbours: "all gather" -> "allgather". Only windows whose first word begins a
     # longer key of the card are built, which skips almost all of them.
@@ -1170,24 +1181,29 @@ def _find_terms(prepared: _PreparedCard, tokens: Sequence[Token]) -> dict[int, l
     if not starts:
         return _prune(hits)
     content = [i for i, token in enumerate(tokens) if not token.stop]
+    content_at = {position: number for number, position in enumerate(content)}
+    glued_found: dict[tuple[int, ...], tuple[int, ...]] = {}  # window -> terms, both passes
     for positions in (range(len(tokens)), content):
-        positions = list(positions)
-        where = {position: number for number, position in enumerate(positions)}
         for first in starts:
-            start = where.get(first)
+            start = first if positions is not content else content_at.get(first)
             if start is None:
                 continue
-            head = tokens[first].text
+            clause = tokens[first].clause
+            window = (first,)
             for width in range(2, min(JOIN_WINDOW, len(positions) - start) + 1):
-                window = [tokens[p] for p in positions[start : start + width]]
-                if window[0].clause != window[-1].clause:
-                    break
                 last = positions[start + width - 1]
-                found = index.get(_join_key(window), ())
-                if not found and width == 2 and compounds:
-                    glued = head + window[1].text
-                    if glued.isalpha():
-                        found = _fuzzy_hits(prepared, (glued,), compounds)
+                if tokens[last].clause != clause:
+                    break
+                window += (last,)
+                found = glued_found.get(window)
+                if found is None:
+                    words = [tokens[p] for p in window]
+                    found = index.get(_join_key(words), ())
+                    if not found and width == 2 and compounds:
+                        glued = words[0].text + words[1].text
+                        if glued.isalpha():
+                            found = _fuzzy_hits(prepared, (glued,), compounds)
+                    glued_found[window] = found
                 if found:
                     record(found, first, last, tokens[last].negated)
     return _prune(hits)
@@ -1247,7 +1263,9 @@ def _yes_no(tokens: Sequence[Token], asks: bool) -> tuple[str | None, Token | No
     return None, None
 
 
-def _evidence(found: list[list[_Hit]], tokens: Sequence[Token], answer: str) -> str | None:
+def _evidence(
+    found: list[list[_Hit]], tokens: Sequence[Token], clauses: Sequence[int], answer: str
+) -> str | None:
     """The student's words that earned a point: the tightest span holding one hit per term.
 
     Around each of a few hits of the rarest term, every other term's nearest hit is taken (in
@@ -1260,14 +1278,20 @@ def _evidence(found: list[list[_Hit]], tokens: Sequence[Token], answer: str) -> 
     best: list[_Hit] = []
     best_width = 0
     for anchor in min(found, key=len)[:EVIDENCE_ANCHORS]:
-        clause = tokens[anchor.first].clause
-
-        def nearness(
-            hit: _Hit, anchor: int = anchor.first, clause: int = clause
-        ) -> tuple[bool, int, int]:
-            return tokens[hit.first].clause != clause, abs(hit.first - anchor), hit.first - hit.last
-
-        chosen = [min(term_hits, key=nearness) for term_hits in found]
+        at = anchor.first
+        clause = clauses[at]
+        chosen: list[_Hit] = []
+        for term_hits in found:
+            nearest = term_hits[0]
+            if len(term_hits) > 1:  # nearest: in the same clause first, the longer on a tie
+                first = nearest.first
+                key = (clauses[first] != clause, abs(first - at), first - nearest.last)
+                for hit in term_hits:
+                    first = hit.first
+                    other = (clauses[first] != clause, abs(first - at), first - hit.last)
+                    if other < key:
+                        nearest, key = hit, other
+            chosen.append(nearest)
         width = max(hit.last for hit in chosen) - min(hit.first for hit in chosen)
         if not best or width < best_width:
             best, best_width = chosen, width
@@ -1321,6 +1345,7 @@ def _grade_point(
     prepared: _PreparedCard,
     plan: _PreparedPoint,
     tokens: Sequence[Token],
+    clauses: Sequence[int],  # each token's clause number
     hits: dict[int, _Seen],
     answer: str,
     reply: tuple[str | None, Token | None],
@@ -1332,9 +1357,11 @@ def _grade_point(
         return PointGrade(index, point, False, None, 0.0, (), (plan.polarity,))
 
     best: tuple[bool, float, list[list[_Hit]], list[int]] = (False, 0.0, [], [])
-    denied = bool(plan.sets) and _denied(prepared, plan.sets[0], hits)
+    denied = bool(plan.sets) and _denied(prepared, plan, hits)
     said = hits.keys()
     for term_set in plan.sets:
+        if best[0] and best[1] >= 1.0:
+            break  # credited in full: no other set can do better
         if said.isdisjoint(term_set.terms):
             continue  # nothing of it said: it cannot beat what is already best
         covered = 0.0
@@ -1344,9 +1371,7 @@ def _grade_point(
         # the point's own must be found, or, when it has none, every word beyond the question's.
         own_found = not term_set.has_own
         missed_shared = False
-        for term_id, weight, is_question, is_own in zip(
-            term_set.terms, term_set.weights, term_set.questions, term_set.own, strict=True
-        ):
+        for term_id, weight, is_question, is_own in term_set.entries:
             seen = hits.get(term_id)
             agreeing = (seen.agreeing_fresh if is_question else seen.agreeing) if seen else []
             if not agreeing and not is_question:
@@ -1379,7 +1404,7 @@ def _grade_point(
             best = (credited, share, [entry[2] for entry in found], [entry[1] for entry in found])
 
     credited, share, found_hits, found_ids = best
-    evidence = _evidence(found_hits, tokens, answer) if credited else None
+    evidence = _evidence(found_hits, tokens, clauses, answer) if credited else None
     labels = tuple(prepared.terms[term_id].label for term_id in found_ids)
     text_set = plan.sets[0] if plan.sets else None
     missing = (
@@ -1394,19 +1419,28 @@ def _grade_point(
     return PointGrade(index, point, credited, evidence, round(share, 4), labels, missing)
 
 
-def _denied(prepared: _PreparedCard, text_set: _TermSet, hits: dict[int, _Seen]) -> bool:
+def _denied(prepared: _PreparedCard, plan: _PreparedPoint, hits: dict[int, _Seen]) -> bool:
     """A short point ("lower throughput") is denied when the answer says "not" to one of its
-    own words and never says that word the card's way ("lower accuracy, not throughput")."""
+    own words and never says that word the card's way ("lower accuracy, not throughput"),
+    unless another wording of the point says that word with a "not" too (an alias "no base
+    case" for "base case"): then the answer may say it either way."""
+    text_set = plan.sets[0]
     if sum(text_set.own) > SHORT_POINT_TERMS:
         return False
+    terms = prepared.terms
     for term_id, own in zip(text_set.terms, text_set.own, strict=True):
         seen = hits.get(term_id)
         if (
             own
             and seen is not None
             and not seen.agreeing
-            and not prepared.terms[term_id].negated
+            and not terms[term_id].negated
             and seen.fresh
+            and not any(
+                terms[other].negated and terms[other].keys & terms[term_id].keys
+                for term_set in plan.sets[1:]
+                for other in term_set.terms
+            )
         ):
             return True
     return False
@@ -1746,6 +1780,7 @@ def grade(card: Card, answer: str) -> Grade:
     seen = _sort_out(prepared, hits)
     barred = _contested(prepared, tokens, hits, text) if prepared.contrast.opposites else None
     crossed = _crossed(prepared, tokens, hits)
+    clauses = [token.clause for token in tokens]
     if crossed:
         barred = barred or {}
         for point_index, positions in crossed.items():
@@ -1757,6 +1792,7 @@ def grade(card: Card, answer: str) -> Grade:
             prepared,
             plan,
             tokens,
+            clauses,
             _sort_out(prepared, _without(hits, barred[i])) if barred and i in barred else seen,
             text,
             reply,

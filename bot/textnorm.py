@@ -382,6 +382,26 @@ IRREGULAR_FORMS: dict[str, str] = {
     for form in forms.split()
 }
 
+#: Irregular plurals stem as their singular, so "children" meets "child" (plurals that are
+#: also other words, such as "leaves" or "bases", are left alone).
+IRREGULAR_PLURALS: dict[str, str] = {
+    "children": "child",
+    "indices": "index",
+    "vertices": "vertex",
+    "matrices": "matrix",
+    "appendices": "appendix",
+    "criteria": "criterion",
+    "phenomena": "phenomenon",
+    "hypotheses": "hypothesis",
+    "people": "person",
+    "mice": "mouse",
+    "geese": "goose",
+    "teeth": "tooth",
+    "women": "woman",
+}
+#: Every irregular form (past tense or plural) -> the word it stems as.
+_IRREGULAR: dict[str, str] = {**IRREGULAR_FORMS, **IRREGULAR_PLURALS}
+
 #: Two-word verbs that mean one word of the synonym table ("figure out" is "identify"); the
 #: particle may follow the verb or its object ("pull the features out"). General English.
 PHRASAL_VERBS: dict[tuple[str, str], str] = {
@@ -629,8 +649,11 @@ def _is_function_word(text: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _analyse_word(raw: str) -> tuple[tuple[str, str, bool, str], ...]:
-    """Expand, respell and stem one raw word: ((text, stem, stop, link), ...)."""
+def _analyse_word(raw: str) -> tuple[tuple[str, str, bool, str, bool], ...]:
+    """Expand, respell and stem one raw word: ((text, stem, stop, link, breaks), ...).
+
+    ``breaks`` is True for a word that opens a new clause ("but", see SCOPE_BREAKERS).
+    """
     word = raw.replace("'", "")
     if _STRETCHED_RE.search(word):  # no English word has three letters alike in a row
         word = _STRETCHED_RE.sub(r"\1", word)
@@ -644,7 +667,13 @@ def _analyse_word(raw: str) -> tuple[tuple[str, str, bool, str], ...]:
             for sub_index, sub in enumerate(part.split("-")):
                 words.append((sub, "-" if sub_index else " "))
     return tuple(
-        (text, stem(IRREGULAR_FORMS.get(text, text)), _is_function_word(text), link)
+        (
+            text,
+            stem(_IRREGULAR.get(text, text)),
+            _is_function_word(text),
+            link,
+            text in SCOPE_BREAKERS,
+        )
         for text, link in ((NUMBER_WORDS.get(word, word), link) for word, link in words)
     )
 
@@ -653,6 +682,8 @@ def tokenize(text: str) -> list[Token]:
     """Split text into normalised tokens carrying offsets into the original text."""
     folded, origin = fold(text)
     tokens: list[Token] = []
+    append = tokens.append
+    analyse = _analyse_word
     clause = 0
     previous_end = -2
     ended = ""
@@ -664,10 +695,13 @@ def tokenize(text: str) -> list[Token]:
             previous_end = -2
             ended = match.group()[0]
             continue
-        glue = folded[previous_end] if start == previous_end + 1 else " "
-        if glue == "_":  # snake_case is how programmers hyphenate: "all_gather"
-            glue = "-"
-        elif glue not in "-/":
+        if start == previous_end + 1:
+            glue = folded[previous_end]
+            if glue == "_":  # snake_case is how programmers hyphenate: "all_gather"
+                glue = "-"
+            elif glue != "-" and glue != "/":
+                glue = " "
+        else:
             glue = " "
         previous_end = end
         raw = match.group()
@@ -679,15 +713,15 @@ def tokenize(text: str) -> list[Token]:
                 last += 1
         else:
             first, last = start, end
-        for index, (word, word_stem, stop, link) in enumerate(_analyse_word(raw)):
-            if word in SCOPE_BREAKERS:
+        for index, (word, word_stem, stop, link, breaks) in enumerate(analyse(raw)):
+            if breaks:
                 clause += 1
-            tokens.append(
-                Token(word, word_stem, first, last, stop, clause, link if index else glue)
-            )
-            if ended and (len(tokens) < 2 or tokens[-2].clause != clause):
-                tokens[-1].after = ended
-            ended = ""
+            token = Token(word, word_stem, first, last, stop, clause, link if index else glue)
+            if ended:
+                if not tokens or tokens[-1].clause != clause:
+                    token.after = ended
+                ended = ""
+            append(token)
     return tokens
 
 

@@ -735,6 +735,49 @@ def test_non_and_too_deny_like_not(card_id: str, answer: str, point: int, earned
     assert (point in credited(card_id, answer)) is earned
 
 
+def one_point_card(text: str, aliases: tuple[str, ...] = ()) -> Card:
+    card = Card(
+        id="hand-built",
+        question="What do you know about the topic?",
+        points=[Point(text, aliases)],
+    )
+    prepare_cards([card])
+    return card
+
+
+@pytest.mark.parametrize(
+    ("point", "answer", "earned"),
+    [
+        ("unlimited", "there is no limit", True),
+        ("unlimited", "it is not limited at all", True),
+        ("inefficient", "it's not efficient", True),
+        ("nondeterministic", "the runs are not deterministic", True),
+        ("unlimited", "there is a limit of one", False),
+        ("inefficient", "it is efficient", False),
+        ("unlimited", "unlimited", True),
+    ],
+)
+def test_a_denied_word_says_its_denying_prefix_form(point: str, answer: str, earned: bool) -> None:
+    assert grade(one_point_card(point), answer).points[0].matched is earned
+
+
+@pytest.mark.parametrize(
+    ("aliases", "answer", "earned"),
+    [
+        # the card offers the word with a "not" too: where the "not" goes is the student's call
+        (("no base case",), "there is no base case", True),
+        (("no base case",), "the base case is missing", True),
+        # without such a wording, a short point the answer denies is still missed
+        ((), "there is no base case", False),
+        (("the stopping case",), "there is no base case", False),
+    ],
+)
+def test_a_point_worded_with_a_not_may_be_said_either_way(
+    aliases: tuple[str, ...], answer: str, earned: bool
+) -> None:
+    assert grade(one_point_card("base case", aliases), answer).points[0].matched is earned
+
+
 # --- evidence ----------------------------------------------------------------------------------
 
 

@@ -161,6 +161,19 @@ def test_irregular_past_forms_stem_as_their_verb(form: str, verb: str) -> None:
     assert tokenize(form)[0].stem == tokenize(verb)[0].stem
 
 
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [("children", "child"), ("indices", "index"), ("vertices", "vertex"), ("matrices", "matrix")],
+)
+def test_irregular_plurals_stem_as_their_singular(plural: str, singular: str) -> None:
+    assert tokenize(plural)[0].stem == tokenize(singular)[0].stem
+
+
+@pytest.mark.parametrize("word", ["leaves", "bases", "axes"])
+def test_plurals_that_are_also_other_words_keep_their_own_stem(word: str) -> None:
+    assert tokenize(word)[0].stem == stem(word)
+
+
 @pytest.mark.parametrize(("word", "squeezed"), [("plott", "plot"), ("noo", "no"), ("all", "al")])
 def test_squeeze_cuts_every_run_of_a_letter_to_one(word: str, squeezed: str) -> None:
     assert squeeze(word) == squeezed

@@ -1,0 +1,98 @@
+"""The grading benches' own logic: how Mohler references become cards, how latency is read."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.grading_speed import best_of, percentile
+from bench.mohler import split_points
+from bot.cards import Card, Point
+from bot.grading import grade, prepare_cards
+
+QUESTION = "When defining a recursive function, what are possible causes for infinite recursion?"
+REFERENCE = "If the recursion step is defined incorrectly, or if the base case is not included."
+
+
+def word_points(reference: str, question: str = "") -> dict[str, Point]:
+    return {point.text: point for point in split_points(reference, "word", question)}
+
+
+def test_the_word_split_makes_one_point_per_content_word_leaving_out_the_questions() -> None:
+    assert list(word_points(REFERENCE, QUESTION)) == [
+        "step",
+        "incorrectly",
+        "base",
+        "case",
+        "not included",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reference", "word", "weight"),
+    [
+        ("The function calls the function it names in the function body.", "function", 3.0),
+        ("The function calls the function it names in the function body.", "body", 1.0),
+        ("Sorting sorts a sorted list.", "Sorting", 3.0),
+        ("A multi-dimensional array stores arrays.", "multi-dimensional", 1.0),
+    ],
+)
+def test_a_word_weighs_as_many_times_as_the_reference_says_it(
+    reference: str, word: str, weight: float
+) -> None:
+    assert word_points(reference)[word].weight == weight
+
+
+@pytest.mark.parametrize(
+    ("reference", "word", "aliases"),
+    [
+        # a sentence holding a negation: its words may be said either way
+        (REFERENCE, "base", ("not base",)),
+        (REFERENCE, "not included", ()),  # the denied word keeps its "not"
+        # the other sentence, and references with no negation, keep one wording
+        ("It stops. The base case is never reached.", "stops", ()),
+        ("It stops. The base case is never reached.", "base", ("not base",)),
+        ("The base case is reached.", "base", ()),
+    ],
+)
+def test_words_of_a_negative_sentence_may_be_said_with_a_not(
+    reference: str, word: str, aliases: tuple[str, ...]
+) -> None:
+    assert word_points(reference)[word].aliases == aliases
+
+
+@pytest.mark.parametrize(
+    ("answer", "credited", "missed"),
+    [
+        ("there is no base case", {"base"}, {"step", "incorrectly"}),
+        ("the base case is not included", {"base", "case", "not included"}, {"step"}),
+        ("the base case is included", {"base", "case"}, {"not included"}),
+        ("the recursion step is wrong", {"step"}, {"base", "not included"}),
+    ],
+)
+def test_a_student_may_put_the_not_where_they_like(
+    answer: str, credited: set[str], missed: set[str]
+) -> None:
+    card = Card(id="3.6", question=QUESTION, points=split_points(REFERENCE, "word", QUESTION))
+    prepare_cards([card])
+    got = {point.text for point in grade(card, answer).points if point.matched}
+    assert credited <= got
+    assert not missed & got
+
+
+@pytest.mark.parametrize("split", ["word", "phrase", "clause", "sentence", "one"])
+def test_every_split_gives_points(split: str) -> None:
+    points = split_points(REFERENCE, split, QUESTION)
+    assert points
+    assert all(isinstance(point, Point) and point.text for point in points)
+
+
+def test_each_answer_keeps_its_fastest_pass() -> None:
+    passes = [[1.0, 5.0, 2.0], [3.0, 1.5, 9.0], [2.0, 4.0, 2.5]]
+    assert best_of(passes) == [1.0, 1.5, 2.0]
+
+
+def test_an_interruption_in_one_pass_does_not_reach_the_p99() -> None:
+    quiet = [0.2] * 200
+    interrupted = [*quiet[:100], 5.0, *quiet[101:]]  # another process took the CPU once
+    assert percentile(best_of([quiet, interrupted, quiet]), 0.99) == 0.2
+    assert percentile(interrupted + quiet + quiet, 0.999) == 5.0
