@@ -39,10 +39,14 @@ DEFAULT_GRACE_SECONDS = 3.0
 DEFAULT_BREAK_SECONDS = 3.0
 #: The question message is edited (countdown) at most this often.
 COUNTDOWN_EDIT_SECONDS = 10
+#: A replica that claimed a group message has this long to post it before another may take
+#: over: longer than a send with its retries takes, short enough to cover a crash.
+DEFAULT_POSTING_LEASE_SECONDS = 60.0
 
 MIN_SECONDS_ENV = "QUIZBOT_MIN_QUESTION_SECONDS"
 GRACE_SECONDS_ENV = "QUIZBOT_GRACE_SECONDS"
 BREAK_SECONDS_ENV = "QUIZBOT_BREAK_SECONDS"
+POSTING_LEASE_ENV = "QUIZBOT_POSTING_LEASE_SECONDS"
 
 BASE_POINTS = 10
 SPEED_POINTS = 5
@@ -83,6 +87,7 @@ class ChallengeLimits:
     default_seconds: int = DEFAULT_SECONDS
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     break_seconds: float = DEFAULT_BREAK_SECONDS
+    posting_lease_seconds: float = DEFAULT_POSTING_LEASE_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ChallengeLimits:
@@ -93,6 +98,9 @@ class ChallengeLimits:
             min_seconds=min(minimum, MAX_SECONDS),
             grace_seconds=_env_number(env, GRACE_SECONDS_ENV, DEFAULT_GRACE_SECONDS, 0),
             break_seconds=_env_number(env, BREAK_SECONDS_ENV, DEFAULT_BREAK_SECONDS, 0),
+            posting_lease_seconds=_env_number(
+                env, POSTING_LEASE_ENV, DEFAULT_POSTING_LEASE_SECONDS, 1
+            ),
         )
         if limits.default_seconds < limits.min_seconds:
             limits = replace(limits, default_seconds=limits.min_seconds)
@@ -282,6 +290,52 @@ def parse_period(text: str) -> Period | None:
         return Period(text)
     except ValueError:
         return None
+
+
+# --- posting, across replicas -----------------------------------------------------------------
+#
+# Every message a challenge posts in its group (each question, each question's results, the
+# final standings) is one *step*. Replicas drive the same challenge from the database, so a
+# replica claims a step before posting it; the claim is a lease: if the replica crashes before
+# it has posted, another one may take the step over once the lease has run out.
+
+#: The step that posts the final standings.
+FINAL_STEP = "final"
+
+
+def question_step(position: int) -> str:
+    """The step that posts the question at ``position`` (0-based)."""
+    return f"question {position + 1}"
+
+
+def results_step(position: int) -> str:
+    """The step that posts the results of the question at ``position`` (0-based)."""
+    return f"results {position + 1}"
+
+
+@dataclass(frozen=True)
+class PostingClaim:
+    """Who is posting which step of a challenge, until when."""
+
+    step: str
+    replica: str
+    until: datetime
+
+
+def is_posting(claim: PostingClaim | None, step: str, now: datetime) -> bool:
+    """Someone holds ``step`` and their lease still runs."""
+    return claim is not None and claim.step == step and claim.until > now
+
+
+def may_post(claim: PostingClaim | None, step: str, now: datetime) -> bool:
+    """``step`` may be claimed: nobody holds it with a lease still running (a claim on another
+    step is stale). Not even the holder may claim it again: a message is handed out once per
+    lease, and a replica whose send failed gives its claim back to retry at once."""
+    return not is_posting(claim, step, now)
+
+
+def lease_until(now: datetime, lease_seconds: float) -> datetime:
+    return now + timedelta(seconds=lease_seconds)
 
 
 # --- the end of a challenge -------------------------------------------------------------------

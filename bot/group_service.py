@@ -5,11 +5,17 @@ nothing of Telegram: methods take ``now`` and the ``update_id`` (claimed in the 
 as the effects, so a redelivered update never counts twice) and return plain views or a
 ``GroupNotice``. The Telegram adapter drives a challenge by calling ``advance`` and doing what
 the returned action says; because the whole state is stored, a restarted bot resumes that way.
+
+Replicas: every replica may drive every challenge. ``advance`` hands out each group message (a
+question, its results, the final standings) to one replica only, under a claim with a lease
+(``bot.challenge.may_post``); the others get ``Wait`` until the lease ends, and take the message
+over if it was not posted by then (the replica crashed).
 """
 
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,7 +59,7 @@ class GroupNotice:
     """A situation to tell the group about instead of a normal result.
 
     kinds: duplicate, no_challenge, already_running, already_answered, too_late,
-    closed_question, not_the_question, empty_answer, not_allowed.
+    closed_question, not_the_question, empty_answer, not_allowed, finishing.
     ``name`` is the challenge starter's name where it helps (already_running, not_allowed).
     """
 
@@ -188,7 +194,15 @@ class Finish:
     final: FinalView
 
 
-Action = Idle | ShowQuestion | WaitForClose | Announce | Finish
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to post before ``until``: the pause after results, or another replica is
+    posting the next message (if its claim lapses, ``advance`` hands that message out again)."""
+
+    until: datetime
+
+
+Action = Idle | ShowQuestion | WaitForClose | Announce | Finish | Wait
 
 
 @dataclass(frozen=True)
@@ -229,11 +243,18 @@ class Migration:
 
 @dataclass
 class GroupService:
-    """Group challenges over the loaded decks and the store."""
+    """Group challenges over the loaded decks and the store.
+
+    ``replica`` names this process in posting claims; ``break_seconds`` is the pause between a
+    question's results and what follows; ``lease_seconds`` how long a claim to post holds.
+    """
 
     store: Store
     decks: Sequence[Deck]
     rng: random.Random = field(default_factory=random.Random)
+    replica: str = field(default_factory=lambda: uuid.uuid4().hex)
+    break_seconds: float = 0.0
+    lease_seconds: float = rules.DEFAULT_POSTING_LEASE_SECONDS
 
     def __post_init__(self) -> None:
         if not self.decks:
@@ -345,6 +366,21 @@ class GroupService:
 
     # --- starting and driving --------------------------------------------------------------
 
+    async def _claim(
+        self, repo: ChallengeRepo, challenge: ChallengeRow, step: str, now: datetime
+    ) -> Wait | None:
+        """Claim the posting of ``step`` for this replica; a ``Wait`` when another has it."""
+        if rules.may_post(challenge.posting, step, now) and await repo.claim_posting(
+            challenge.challenge_id,
+            step,
+            self.replica,
+            rules.lease_until(now, self.lease_seconds),
+            now,
+        ):
+            return None
+        held = challenge.posting
+        return Wait(held.until if held is not None else rules.lease_until(now, self.lease_seconds))
+
     async def start_challenge(
         self,
         chat_id: int,
@@ -394,9 +430,11 @@ class GroupService:
     async def advance(self, challenge_id: int, now: datetime) -> Action:
         """Take the challenge one step on from its stored state and say what to send.
 
-        Opens the next question when the last one was announced, closes a question whose
-        deadline passed (e.g. while the bot was down), and otherwise reports what is pending.
-        Safe to call any number of times: every change in here is conditional.
+        Opens the next question when the last one was announced (after the pause), closes a
+        question whose deadline passed (e.g. while the bot was down), and otherwise reports what
+        is pending. Each message to post (ShowQuestion, Announce, Finish) is claimed for this
+        replica first: another replica calling meanwhile gets ``Wait`` until the claim's lease
+        ends. Safe to call any number of times: every change in here is conditional.
         """
         async with self.store.transaction() as tx:
             repo = ChallengeRepo(tx)
@@ -410,17 +448,30 @@ class GroupService:
             )
             if question is not None and question.state == OPEN:
                 if question.message_id is None:
-                    return ShowQuestion(await self._question_view(repo, challenge, question))
+                    step = rules.question_step(question.position)
+                    return await self._claim(repo, challenge, step, now) or ShowQuestion(
+                        await self._question_view(repo, challenge, question)
+                    )
                 if question.closes_at > now + CLOSE_TOLERANCE:
                     return WaitForClose(await self._question_view(repo, challenge, question))
                 await repo.close_question(question.question_id, now)
                 question = await repo.question(question.question_id)
                 assert question is not None
             if question is not None and question.state == CLOSED:
-                return Announce(await self._results(repo, challenge, question))
+                step = rules.results_step(question.position)
+                return await self._claim(repo, challenge, step, now) or Announce(
+                    await self._results(repo, challenge, question)
+                )
+            if challenge.paused_until is not None and challenge.paused_until > now:
+                return Wait(challenge.paused_until)
             position = challenge.position + 1
             if position >= challenge.total:
-                return Finish(await self._final(repo, challenge, "finished"))
+                return await self._claim(repo, challenge, rules.FINAL_STEP, now) or Finish(
+                    await self._final(repo, challenge, "finished")
+                )
+            waiting = await self._claim(repo, challenge, rules.question_step(position), now)
+            if waiting is not None:  # cannot happen under the lock: the question is new
+                return waiting
             question = await repo.open_question(
                 challenge_id=challenge_id,
                 position=position,
@@ -464,6 +515,7 @@ class GroupService:
             else:
                 await repo.set_question_shown(question_id, message_id)
             await repo.remember_message(chat_id, message_id, question_id)
+            await repo.posted(challenge.challenge_id, rules.question_step(question.position))
             question = await repo.question(question_id)
             assert question is not None
             return await self._question_view(repo, challenge, question)
@@ -488,19 +540,32 @@ class GroupService:
                 return NotDue(question.closes_at)
             return await repo.close_question(question_id, now)
 
-    async def results_posted(self, question_id: int) -> None:
+    async def results_posted(self, question_id: int, now: datetime) -> None:
+        """The results were posted: what follows waits ``break_seconds`` from ``now``."""
         async with self.store.transaction() as tx:
             repo = ChallengeRepo(tx)
             question = await repo.question(question_id)
             if question is not None:
                 await repo.lock_challenge(question.challenge_id)
-                await repo.mark_announced(question_id)
+                if await repo.mark_announced(question_id):
+                    await repo.posted(
+                        question.challenge_id,
+                        rules.results_step(question.position),
+                        paused_until=now + timedelta(seconds=self.break_seconds),
+                    )
+
+    async def posting_failed(self, challenge_id: int) -> bool:
+        """Sending what ``advance`` handed out failed: give the claim back, so the retry (by
+        this replica or another) posts it without waiting for the lease to end."""
+        async with self.store.transaction() as tx:
+            return await ChallengeRepo(tx).give_back(challenge_id, self.replica)
 
     async def complete(self, challenge_id: int, now: datetime) -> bool:
         """The final standings were posted: the challenge is finished (once)."""
         async with self.store.transaction() as tx:
             repo = ChallengeRepo(tx)
             await repo.lock_challenge(challenge_id)
+            await repo.posted(challenge_id, rules.FINAL_STEP)
             return await repo.end_challenge(challenge_id, state="finished", now=now)
 
     async def question_status(self, question_id: int, now: datetime) -> QuestionView | None:
@@ -666,6 +731,8 @@ class GroupService:
                 return GroupNotice("no_challenge")
             if player.user_id != challenge.started_by and not is_admin:
                 return GroupNotice("not_allowed", challenge.started_by_name)
+            if rules.is_posting(challenge.posting, rules.FINAL_STEP, now):
+                return GroupNotice("finishing")  # its final standings are being posted
             await repo.end_challenge(
                 challenge.challenge_id, state="stopped", now=now, stopped_by_name=player.name
             )

@@ -11,6 +11,11 @@ on SQLite the first write takes the database's write lock, which does the same. 
 question is a conditional ``UPDATE ... WHERE state = 'open'`` (done once, whoever races), the
 first-full-answer bonus a conditional ``UPDATE ... WHERE first_full_user_id IS NULL``, and a
 unique constraint on (question, user) keeps every player to one answer.
+
+Posting: each group message of a challenge (a question, its results, the final standings) is
+claimed before it is sent, with a conditional ``UPDATE challenges SET posting_* ... WHERE`` no
+other replica holds that step with a lease still running (``bot.challenge.may_post``), so two
+replicas never post the same message, and one that crashed is taken over after its lease.
 """
 
 from __future__ import annotations
@@ -35,11 +40,12 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    or_,
     select,
     update,
 )
 
-from bot.challenge import CardStat, Entry
+from bot.challenge import CardStat, Entry, PostingClaim
 from bot.storage import Tx, UTCDateTime, metadata, row_as
 
 group_chats = Table(
@@ -75,6 +81,13 @@ challenges = Table(
     Column("stopped_by_name", String(256)),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    # The group message being posted (a step, see bot.challenge), by which replica, and until
+    # when its claim holds; a lapsed claim may be taken over (schema version 6).
+    Column("posting_step", String(32)),
+    Column("posting_by", String(64)),
+    Column("posting_until", UTCDateTime),
+    # After a question's results, nothing more is posted before this: time to read them.
+    Column("paused_until", UTCDateTime),
     Index("ix_challenges_chat_state", "chat_id", "state"),
 )
 # One running challenge per chat, even when two /challenge commands race.
@@ -177,6 +190,8 @@ class ChallengeRow:
     stopped_by_name: str | None
     started_at: datetime
     finished_at: datetime | None
+    posting: PostingClaim | None = None
+    paused_until: datetime | None = None
 
     @property
     def total(self) -> int:
@@ -254,6 +269,12 @@ def _challenge(row: Any) -> ChallengeRow:
         stopped_by_name=row.stopped_by_name,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        posting=(
+            PostingClaim(row.posting_step, row.posting_by, row.posting_until)
+            if row.posting_step is not None
+            else None
+        ),
+        paused_until=row.paused_until,
     )
 
 
@@ -378,6 +399,53 @@ class ChallengeRepo:
             )
         )
         return result.rowcount == 1
+
+    async def claim_posting(
+        self, challenge_id: int, step: str, replica: str, until: datetime, now: datetime
+    ) -> bool:
+        """Claim the posting of ``step`` until ``until``; True when this replica may post it.
+
+        The same rule as ``bot.challenge.may_post``, as one atomic conditional update.
+        """
+        c = challenges.c
+        result = await self.conn.execute(
+            update(challenges)
+            .where(
+                c.challenge_id == challenge_id,
+                c.state == RUNNING,
+                or_(
+                    c.posting_step.is_(None),
+                    c.posting_step != step,
+                    c.posting_until <= now,
+                ),
+            )
+            .values(posting_step=step, posting_by=replica, posting_until=until)
+        )
+        return result.rowcount == 1
+
+    async def _drop_claim(self, challenge_id: int, condition: Any) -> bool:
+        result = await self.conn.execute(
+            update(challenges)
+            .where(challenges.c.challenge_id == challenge_id, condition)
+            .values(posting_step=None, posting_by=None, posting_until=None)
+        )
+        return result.rowcount == 1
+
+    async def give_back(self, challenge_id: int, replica: str) -> bool:
+        """Drop the claim this replica holds on the challenge, if any (its send failed)."""
+        return await self._drop_claim(challenge_id, challenges.c.posting_by == replica)
+
+    async def posted(
+        self, challenge_id: int, step: str, *, paused_until: datetime | None = None
+    ) -> None:
+        """``step`` was posted: drop its claim (and pause the next step until ``paused_until``)."""
+        await self._drop_claim(challenge_id, challenges.c.posting_step == step)
+        if paused_until is not None:
+            await self.conn.execute(
+                update(challenges)
+                .where(challenges.c.challenge_id == challenge_id)
+                .values(paused_until=paused_until)
+            )
 
     async def set_position(self, challenge_id: int, position: int) -> None:
         await self.conn.execute(

@@ -269,6 +269,7 @@ NOTICES = {
     "empty_answer": "Write your answer after /a, for example <code>/a latency</code>.",
     "not_allowed": "Only {name} (who started it) or a chat admin can stop this challenge.",
     "anonymous": "Anonymous admins can't play: switch to your own account to answer.",
+    "finishing": "The challenge is over: its final standings are on their way.",
 }
 
 

@@ -580,6 +580,22 @@ def _create_missing_tables(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
 
 
+def _add_columns(table_name: str, *names: str) -> Migration:
+    """A migration adding these (nullable) columns, as ``metadata`` declares them."""
+
+    def migration(conn: Connection) -> None:
+        inspector = inspect(conn)
+        if not inspector.has_table(table_name):
+            return  # created whole by a later create_all
+        present = {column["name"] for column in inspector.get_columns(table_name)}
+        for name in names:
+            if name not in present:
+                kind = metadata.tables[table_name].c[name].type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+
+    return migration
+
+
 #: Modules that define more tables on ``metadata``; imported before the schema is checked.
 TABLE_MODULES = ("bot.group_storage", "bot.review_storage")
 
@@ -597,6 +613,11 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "group challenge tables", _create_missing_tables),
     (4, "review and reminder tables", _create_missing_tables),
     (5, "update inbox and bot state", _create_missing_tables),
+    (
+        6,
+        "challenge posting claims",
+        _add_columns("challenges", "posting_step", "posting_by", "posting_until", "paused_until"),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -6,7 +6,13 @@ replies to its own messages, so players answer by replying to the question or wi
 A challenge is driven from its stored state (``GroupService.advance``): a close job per question
 at its stored deadline, a pause job before the next question, and a countdown job editing the
 question message on a 10-second grid. None of these jobs hold state of their own, so after a
-restart ``resume_challenges`` re-creates them from the database.
+restart ``resume`` re-creates them from the database.
+
+Replicas (webhook mode on PostgreSQL) each drive the challenges they hear of: the one that
+answers ``/challenge``, any that takes an answer (it keeps a close job too), and, every posting
+lease, any running challenge it has no job for. ``advance`` hands each group message to one
+replica only (a claim with a lease), so a message is posted once; the others wait and take it
+over if its claim lapses unposted.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ from bot.group_service import (
     Player,
     QuestionView,
     ShowQuestion,
+    Wait,
     WaitForClose,
     group_standings_for_user,
 )
@@ -230,25 +237,28 @@ class ChallengeDriver:
     def _lock(self, challenge_id: int) -> asyncio.Lock:
         return self._locks.setdefault(challenge_id, asyncio.Lock())
 
-    async def drive(self, challenge_id: int) -> None:
+    async def drive(self, challenge_id: int, *, countdown: bool = False) -> None:
         """Do whatever the challenge's stored state says comes next (idempotent).
+
+        ``countdown``: also edit the open question's countdown (after a restart). The replica
+        that posts a question edits it anyway; others only keep a close job.
 
         Network and database trouble is retried a little later, for as long as it lasts; a
         step Telegram keeps refusing (400) ends the challenge after a few tries.
         """
         async with self._lock(challenge_id):
             try:
-                await self._drive(challenge_id)
+                await self._drive(challenge_id, countdown=countdown)
             except (NetworkError, RetryAfter) as problem:  # timeouts, flood control: transient
                 # The rate limiter already waited out retry_after three times: back off longer.
                 delay = FLOOD_RETRY_SECONDS if isinstance(problem, RetryAfter) else RETRY_SECONDS
                 log.warning("challenge %d: %s; retrying in %gs", challenge_id, problem, delay)
-                self.schedule_drive(challenge_id, delay)
+                await self._retry(challenge_id, delay)
             except TelegramError as problem:
                 failures = self._failures[challenge_id] = self._failures.get(challenge_id, 0) + 1
                 if failures < MAX_FAILURES:
                     log.warning("challenge %d: Telegram refused a step: %s", challenge_id, problem)
-                    self.schedule_drive(challenge_id, RETRY_SECONDS)
+                    await self._retry(challenge_id, RETRY_SECONDS)
                     return
                 chat_id = await self.service.abandon(
                     challenge_id, f"Telegram refused {failures} times: {problem}", self.now()
@@ -259,31 +269,41 @@ class ChallengeDriver:
                 log.exception(
                     "challenge %d: a step failed; retrying in %gs", challenge_id, RETRY_SECONDS
                 )
-                self.schedule_drive(challenge_id, RETRY_SECONDS)
+                await self._retry(challenge_id, RETRY_SECONDS)
             else:
                 self._failures.pop(challenge_id, None)
 
-    async def _drive(self, challenge_id: int) -> None:
+    async def _retry(self, challenge_id: int, delay: float) -> None:
+        """Give back this replica's claim to post (the step failed), and drive again later."""
+        try:
+            await self.service.posting_failed(challenge_id)
+        except Exception as problem:  # the database is down: the claim's lease runs out instead
+            log.debug("challenge %d: could not give back its claim: %s", challenge_id, problem)
+        self.schedule_drive(challenge_id, delay)
+
+    async def _drive(self, challenge_id: int, *, countdown: bool) -> None:
         for _ in range(4):
             action = await self.service.advance(challenge_id, self.now())
             if isinstance(action, Idle):
                 self.cancel_jobs(challenge_id, keep_countdown=True)
                 self._locks.pop(challenge_id, None)
                 return
+            if isinstance(action, Wait):  # the pause, or another replica is posting
+                self.schedule_drive(challenge_id, max(action.until, self.now()))
+                return
             if isinstance(action, ShowQuestion):
                 await self._show(action.question)
                 return
             if isinstance(action, WaitForClose):
-                self.schedule_question(action.question)
+                self.schedule_question(action.question, countdown=countdown)
                 return
             if isinstance(action, Announce):
                 results = action.results
                 sent = await self.send(results.chat_id, render_group.results(results))
                 if sent is None:
                     return
-                await self.service.results_posted(results.question_id)
-                self.schedule_drive(challenge_id, self.limits.break_seconds)
-                return
+                await self.service.results_posted(results.question_id, self.now())
+                continue  # Wait for the pause, then the next question
             if isinstance(action, Finish):
                 sent = await self.send(action.final.chat_id, render_group.final(action.final))
                 if sent is None:
@@ -321,13 +341,13 @@ class ChallengeDriver:
             job.schedule_removal()
         self.jobs.run_once(callback, when=when, data=data, name=name, job_kwargs=JOB_KWARGS)
 
-    def schedule_question(self, view: QuestionView) -> None:
+    def schedule_question(self, view: QuestionView, *, countdown: bool = True) -> None:
         """The close job at the stored deadline, and the countdown edits of its message."""
         data = {"challenge_id": view.challenge_id, "question_id": view.question_id}
         prefix = self._job_prefix(view.challenge_id)
         self._replace_job(f"{prefix}close", close_job, max(view.closes_at, self.now()), data)
-        countdown = f"{prefix}countdown:{view.question_id}"
-        if view.message_id is not None and not self.jobs.get_jobs_by_name(countdown):
+        name = f"{prefix}countdown:{view.question_id}"
+        if countdown and view.message_id is not None and not self.jobs.get_jobs_by_name(name):
             # Edits on a fixed 10-second grid from when the question was shown: never closer.
             elapsed = (self.now() - view.asked_at).total_seconds()
             ticks = max(1, math.floor(elapsed / COUNTDOWN_EDIT_SECONDS) + 1)
@@ -337,7 +357,7 @@ class ChallengeDriver:
                 interval=COUNTDOWN_EDIT_SECONDS,
                 first=first,
                 data={**data, "chat_id": view.chat_id},
-                name=countdown,
+                name=name,
                 job_kwargs=JOB_KWARGS,
             )
 
@@ -348,7 +368,7 @@ class ChallengeDriver:
             f"{self._job_prefix(challenge_id)}close", close_job, max(closes_at, self.now()), data
         )
 
-    def schedule_drive(self, challenge_id: int, delay: float) -> None:
+    def schedule_drive(self, challenge_id: int, delay: float | datetime) -> None:
         self._replace_job(
             f"{self._job_prefix(challenge_id)}drive",
             drive_job,
@@ -364,11 +384,12 @@ class ChallengeDriver:
             job.schedule_removal()
 
     async def close(self, challenge_id: int, question_id: int) -> None:
-        """The close job: close once (whoever races), then post the results."""
+        """The close job: close once (whoever races), then follow on: whichever replica
+        claims the results posts them, the others wait for what comes next."""
         outcome = await self.service.close_question(question_id, self.now())
         if isinstance(outcome, NotDue):
             self.reschedule_close(challenge_id, question_id, outcome.closes_at)
-        elif outcome:
+        else:
             await self.drive(challenge_id)
 
     async def countdown(self, job: Job[Any]) -> None:
@@ -428,7 +449,14 @@ class ChallengeDriver:
             log.warning("could not set the group commands: %s", problem)
         for challenge_id in await self.service.running_challenges():
             log.info("resuming challenge %d", challenge_id)
-            await self.drive(challenge_id)
+            await self.drive(challenge_id, countdown=True)
+
+    async def adopt(self) -> None:
+        """Drive every running challenge this replica has no job for: another replica may have
+        started it and gone, leaving a claim to take over or a question to close."""
+        for challenge_id in await self.service.running_challenges():
+            if not self.jobs.jobs(f"^{self._job_prefix(challenge_id)}"):
+                await self.drive(challenge_id)
 
 
 # --- jobs -------------------------------------------------------------------------------------
@@ -461,6 +489,13 @@ async def countdown_job(context: CallbackContext) -> None:
 
 async def resume_job(context: CallbackContext) -> None:
     await driver_of(context).resume()
+
+
+async def adopt_job(context: CallbackContext) -> None:
+    try:
+        await driver_of(context).adopt()
+    except Exception:
+        log.exception("looking for challenges to drive failed; trying again later")
 
 
 # --- handlers ---------------------------------------------------------------------------------
@@ -528,8 +563,9 @@ async def _answer(
         chat.id, player_of(update), text, driver.now(), update.update_id, reply_to=reply_to
     )
     if isinstance(result, AnswerAccepted):
-        if result.grace_started:
-            driver.reschedule_close(result.challenge_id, result.question_id, result.closes_at)
+        # Also on a replica that did not post the question: it then closes the question too
+        # if the one that did is gone (whichever closes first, it closes once).
+        driver.reschedule_close(result.challenge_id, result.question_id, result.closes_at)
         return
     await _reply(context, update, render_group.notice(result))
 
@@ -686,11 +722,26 @@ def _add_before_catch_alls(application: Application, handler: BaseHandler[Any, A
 async def start_group_service(application: Application, runtime: Runtime) -> None:
     """post_init hook: the service over the open store; resuming runs once polling starts."""
     assert runtime.store is not None
-    runtime.services[SERVICE_KEY] = GroupService(runtime.store, runtime.decks)
+    limits: ChallengeLimits = application.bot_data[DRIVER_KEY].limits
+    service = GroupService(
+        runtime.store,
+        runtime.decks,
+        break_seconds=limits.break_seconds,
+        lease_seconds=limits.posting_lease_seconds,
+    )
+    runtime.services[SERVICE_KEY] = service
+    log.info("group challenges: this replica posts as %s", service.replica)
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("group challenges need PTB's JobQueue (python-telegram-bot[job-queue])")
     job_queue.run_once(resume_job, when=0, name="groups:resume", job_kwargs=JOB_KWARGS)
+    job_queue.run_repeating(
+        adopt_job,
+        interval=limits.posting_lease_seconds,
+        first=limits.posting_lease_seconds,
+        name="groups:adopt",
+        job_kwargs=JOB_KWARGS,
+    )
 
 
 def register_group_handlers(application: Application, runtime: Runtime) -> None:

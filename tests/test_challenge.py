@@ -249,3 +249,32 @@ def test_points_round_half_up_unlike_pythons_bankers_rounding(value: float, roun
 )
 def test_the_countdown_shows_whole_seconds_left_rounded_up(seconds: float, left: int) -> None:
     assert rules.seconds_left(SATURDAY + timedelta(seconds=seconds), SATURDAY) == left
+
+
+def test_the_posting_lease_comes_from_the_environment_and_is_never_below_a_second() -> None:
+    assert ChallengeLimits().posting_lease_seconds == 60.0
+    assert (
+        ChallengeLimits.from_env({"QUIZBOT_POSTING_LEASE_SECONDS": "5"}).posting_lease_seconds == 5
+    )
+    for bad in ("0.5", "soon", "-3"):
+        limits = ChallengeLimits.from_env({"QUIZBOT_POSTING_LEASE_SECONDS": bad})
+        assert limits.posting_lease_seconds == 60.0
+
+
+def test_each_group_message_of_a_challenge_is_its_own_step() -> None:
+    steps = [rules.question_step(0), rules.results_step(0), rules.question_step(1)]
+    assert steps == ["question 1", "results 1", "question 2"]
+    assert len({*steps, rules.FINAL_STEP}) == 4
+
+
+def test_a_step_may_be_claimed_only_when_nobody_holds_it_with_a_running_lease() -> None:
+    lease_end = SATURDAY + timedelta(seconds=60)
+    held = rules.PostingClaim("results 2", "replica-a", lease_end)
+    assert rules.may_post(None, "results 2", SATURDAY)
+    assert not rules.may_post(held, "results 2", SATURDAY)  # not even by replica-a again
+    assert not rules.may_post(held, "results 2", lease_end - timedelta(microseconds=1))
+    assert rules.may_post(held, "results 2", lease_end)  # the lease ran out: take it over
+    assert rules.may_post(held, "question 3", SATURDAY)  # a claim on another step is stale
+    assert rules.is_posting(held, "results 2", SATURDAY)
+    assert not rules.is_posting(held, rules.FINAL_STEP, SATURDAY)
+    assert rules.lease_until(SATURDAY, 60) == lease_end

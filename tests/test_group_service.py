@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.cards import Card, Deck, Point
 from bot.challenge import ChallengeRequest, Period
 from bot.group_service import (
+    Action,
     Announce,
     AnswerAccepted,
     ChallengeStarted,
@@ -29,6 +30,7 @@ from bot.group_service import (
     Player,
     QuestionView,
     ShowQuestion,
+    Wait,
     WaitForClose,
     group_standings_for_user,
 )
@@ -133,7 +135,7 @@ def answer_for(view: QuestionView, kind: int) -> str:
 async def finish_question(service: GroupService, challenge_id: int, now: datetime) -> Announce:
     action = await service.advance(challenge_id, now)
     assert isinstance(action, Announce), action
-    await service.results_posted(action.results.question_id)
+    await service.results_posted(action.results.question_id, now)
     return action
 
 
@@ -428,19 +430,28 @@ async def test_a_supergroup_migration_moves_scores_and_the_open_challenge(
     assert totals == {BOB.user_id: 25, CAROL.user_id: 17, ANN.user_id: 8, dan.user_id: 0}
 
 
-async def test_after_a_restart_an_open_challenge_resumes_with_its_deadline(
-    database_url: str, now: datetime, updates: Updates
-) -> None:
+async def before_a_stop(
+    database_url: str, now: datetime, updates: Updates, *, seconds: int, answered_at: datetime
+) -> ChallengeStarted:
+    """A bot that starts a 2-question challenge, shows question 1, takes Ann's partial answer
+    at ``answered_at``, and stops (its store is closed)."""
     store = await Store.open(database_url)
     try:
         service = GroupService(store, [DECK], rng=random.Random(7))
-        started = await start(service, now, updates, questions=2, seconds=20)
+        started = await start(service, now, updates, questions=2, seconds=seconds)
         question = await ask(service, started.challenge_id, now, 10)
-        await service.answer(
-            CHAT, ANN, answer_for(question, PARTIAL), now + timedelta(seconds=4), updates()
-        )
+        await service.answer(CHAT, ANN, answer_for(question, PARTIAL), answered_at, updates())
+        return started
     finally:
         await store.close()
+
+
+async def test_after_a_restart_an_open_challenge_resumes_with_its_deadline(
+    database_url: str, now: datetime, updates: Updates
+) -> None:
+    started = await before_a_stop(
+        database_url, now, updates, seconds=20, answered_at=now + timedelta(seconds=4)
+    )
 
     store = await Store.open(database_url)  # the bot restarts: a new store and service
     try:
@@ -455,7 +466,7 @@ async def test_after_a_restart_an_open_challenge_resumes_with_its_deadline(
         after = await service.advance(started.challenge_id, now + timedelta(minutes=5))
         assert isinstance(after, Announce)
         assert [(line.name, line.verdict) for line in after.results.lines] == [("Ann", "partial")]
-        await service.results_posted(after.results.question_id)
+        await service.results_posted(after.results.question_id, now + timedelta(minutes=5))
         following = await service.advance(started.challenge_id, now + timedelta(minutes=5))
         assert isinstance(following, ShowQuestion) and following.question.position == 1
         # Shown for the first time only now: its clock starts when it is shown.
@@ -532,3 +543,226 @@ async def test_the_final_standings_name_the_participants_and_the_hardest_card(
     assert action.final.participants == 2
     assert action.final.hardest is not None and action.final.hardest.question == hardest_card
     assert action.final.hardest_mean == pytest.approx(0.25)
+
+
+# --- replicas: every group message posted once ----------------------------------------------------
+
+
+@pytest.fixture
+async def replicas(database_url: str) -> AsyncIterator[tuple[GroupService, GroupService]]:
+    """Two bot replicas, each with its own store (connection pool) on the one database."""
+    stores = [await Store.open(database_url) for _ in range(2)]
+    try:
+        yield (
+            GroupService(stores[0], [DECK], rng=random.Random(7), replica="a", break_seconds=3),
+            GroupService(stores[1], [DECK], rng=random.Random(7), replica="b", break_seconds=3),
+        )
+    finally:
+        for store in stores:
+            await store.close()
+
+
+class Poster:
+    """What the Telegram driver does with ``advance``: post what it is handed, then report it.
+
+    ``posted`` is every group message handed out for posting, in order, across replicas.
+    """
+
+    def __init__(self, challenge_id: int) -> None:
+        self.challenge_id = challenge_id
+        self.posted: list[str] = []
+        self.message_id = 100
+
+    async def drive(self, replica: GroupService, at: datetime) -> Action:
+        action = await replica.advance(self.challenge_id, at)
+        if isinstance(action, ShowQuestion):
+            self.posted.append(f"question {action.question.position + 1}")
+            self.message_id += 1
+            await asyncio.sleep(0)  # the send: others run meanwhile
+            await replica.question_shown(action.question.question_id, CHAT, self.message_id, at)
+        elif isinstance(action, Announce):
+            self.posted.append(f"results {action.results.position + 1}")
+            await asyncio.sleep(0)
+            await replica.results_posted(action.results.question_id, at)
+        elif isinstance(action, Finish):
+            self.posted.append("final")
+            await asyncio.sleep(0)
+            assert await replica.complete(self.challenge_id, at)
+        return action
+
+
+async def test_two_replicas_racing_to_drive_a_challenge_hand_out_each_message_once(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    a, b = replicas
+    started = await start(a, now, updates, questions=3, seconds=30)
+    poster = Poster(started.challenge_id)
+    players = [ANN, BOB, CAROL, Player(4, "Dan")]
+    clock = now
+    for position in range(3):
+        # Both replicas' drive jobs fire at once, twice each: one of them shows the question.
+        actions = await asyncio.gather(*[poster.drive(r, clock) for r in (a, b, a, b)])
+        shown = [action for action in actions if isinstance(action, ShowQuestion)]
+        assert len(shown) == 1 and shown[0].question.position == position, actions
+        assert all(isinstance(x, ShowQuestion | Wait | WaitForClose) for x in actions), actions
+        view = await a.question_status(shown[0].question.question_id, clock)
+        assert view is not None and view.message_id is not None
+
+        # Answers arrive at both replicas at once (a load balancer spreads them).
+        answered = await asyncio.gather(
+            *[
+                (a, b)[number % 2].answer(
+                    CHAT,
+                    player,
+                    answer_for(view, (PARTIAL, WRONG)[number % 2]),
+                    clock + timedelta(seconds=5),
+                    updates(),
+                )
+                for number, player in enumerate(players)
+            ]
+        )
+        assert all(isinstance(result, AnswerAccepted) for result in answered), answered
+
+        # At the deadline both replicas' close jobs and drive jobs race.
+        clock += timedelta(seconds=30)
+        outcomes = await asyncio.gather(
+            a.close_question(view.question_id, clock),
+            b.close_question(view.question_id, clock),
+            *[poster.drive(r, clock) for r in (a, b, a, b)],
+        )
+        closed = [outcome for outcome in outcomes[:2] if isinstance(outcome, bool)]
+        assert closed.count(True) <= 1
+        announced = [x for x in outcomes[2:] if isinstance(x, Announce)]
+        assert len(announced) == 1
+        assert len(announced[0].results.lines) == 4  # every answer, from either replica
+        # The pause after the results holds on both replicas.
+        pauses = await asyncio.gather(
+            a.advance(started.challenge_id, clock),
+            b.advance(started.challenge_id, clock + timedelta(seconds=2)),
+        )
+        assert pauses == [Wait(clock + timedelta(seconds=3))] * 2
+        clock += timedelta(seconds=3)
+
+    finals = await asyncio.gather(*[poster.drive(r, clock) for r in (a, b, a, b)])
+    assert sum(isinstance(action, Finish) for action in finals) == 1
+    assert all(isinstance(action, Finish | Wait | Idle) for action in finals), finals
+    assert poster.posted == [
+        "question 1",
+        "results 1",
+        "question 2",
+        "results 2",
+        "question 3",
+        "results 3",
+        "final",
+    ]
+    assert [await r.advance(started.challenge_id, clock) for r in (a, b)] == [Idle(), Idle()]
+
+
+async def test_a_message_claimed_by_a_replica_that_crashed_is_taken_over_after_the_lease(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    a, b = replicas
+    lease = timedelta(seconds=a.lease_seconds)
+    started = await start(a, now, updates, questions=1, seconds=30)
+    challenge_id = started.challenge_id
+
+    # A claims question 1, then dies before posting it. B waits out A's lease, then shows it.
+    claimed = await a.advance(challenge_id, now)
+    assert isinstance(claimed, ShowQuestion)
+    # Handed out once per lease, even to the replica holding it (two of its jobs racing).
+    assert await a.advance(challenge_id, now + timedelta(seconds=5)) == Wait(now + lease)
+    assert await b.advance(challenge_id, now + timedelta(seconds=10)) == Wait(now + lease)
+    clock = now + lease
+    taken = await b.advance(challenge_id, clock)
+    assert isinstance(taken, ShowQuestion)
+    assert taken.question.question_id == claimed.question.question_id
+    assert await a.advance(challenge_id, clock) == Wait(clock + lease)  # A is back: B has it
+    shown = await b.question_shown(taken.question.question_id, CHAT, 10, clock)
+    assert shown is not None and shown.closes_at == clock + timedelta(seconds=30)
+    await a.answer(CHAT, ANN, answer_for(shown, PARTIAL), clock, updates())
+
+    # The results: B claims them and dies; A posts them once B's lease is over.
+    clock += timedelta(seconds=30)
+    results = await b.advance(challenge_id, clock)
+    assert isinstance(results, Announce)
+    assert await a.advance(challenge_id, clock + lease - timedelta(seconds=1)) == Wait(
+        clock + lease
+    )
+    clock += lease
+    again = await a.advance(challenge_id, clock)
+    assert isinstance(again, Announce) and again.results == results.results
+    await a.results_posted(again.results.question_id, clock)
+
+    # The final standings: A claims them and dies; B takes over, and only B's post counts.
+    clock += timedelta(seconds=3)
+    final = await a.advance(challenge_id, clock)
+    assert isinstance(final, Finish)
+    assert await b.advance(challenge_id, clock) == Wait(clock + lease)
+    clock += lease
+    taken_final = await b.advance(challenge_id, clock)
+    assert isinstance(taken_final, Finish) and taken_final.final == final.final
+    assert await b.complete(challenge_id, clock)
+    assert await a.advance(challenge_id, clock) == Idle()
+    assert await a.complete(challenge_id, clock) is False
+
+
+async def test_a_stop_while_the_final_standings_are_being_posted_does_not_post_them_again(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    a, b = replicas
+    started = await start(a, now, updates, questions=1, by=ANN)
+    question = await ask(a, started.challenge_id, now, 10)
+    await b.answer(CHAT, BOB, answer_for(question, FULL), now, updates())
+    clock = now + timedelta(seconds=30)
+    await finish_question(a, started.challenge_id, clock)
+    clock += timedelta(seconds=3)
+    assert isinstance(await a.advance(started.challenge_id, clock), Finish)
+    assert await b.stop_challenge(CHAT, ANN, clock, updates()) == GroupNotice("finishing")
+    assert await a.complete(started.challenge_id, clock)
+    assert await b.stop_challenge(CHAT, ANN, clock, updates()) == GroupNotice("no_challenge")
+
+
+async def test_a_challenge_running_in_a_version_5_database_goes_on_after_the_upgrade(
+    database_url: str, now: datetime, updates: Updates
+) -> None:
+    started = await before_a_stop(database_url, now, updates, seconds=30, answered_at=now)
+    store = await Store.open(database_url)
+    try:  # back to schema version 5: no posting columns
+        async with store.engine.begin() as conn:
+            for column in ("posting_step", "posting_by", "posting_until", "paused_until"):
+                await conn.execute(text(f"ALTER TABLE challenges DROP COLUMN {column}"))
+            await conn.execute(text("DELETE FROM schema_versions WHERE version > 5"))
+    finally:
+        await store.close()
+
+    store = await Store.open(database_url)
+    try:
+        assert await store.schema_version() == 6
+        service = GroupService(store, [DECK], rng=random.Random(7), break_seconds=3)
+        clock = now + timedelta(seconds=30)
+        results = await service.advance(started.challenge_id, clock)
+        assert isinstance(results, Announce)
+        assert [(line.name, line.verdict) for line in results.results.lines] == [("Ann", "partial")]
+        await service.results_posted(results.results.question_id, clock)
+        assert await service.advance(started.challenge_id, clock) == Wait(
+            clock + timedelta(seconds=3)
+        )
+        following = await service.advance(started.challenge_id, clock + timedelta(seconds=3))
+        assert isinstance(following, ShowQuestion) and following.question.position == 1
+    finally:
+        await store.close()
+
+
+async def test_a_replica_whose_send_failed_gives_its_claim_back_so_the_retry_posts_at_once(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    a, b = replicas
+    started = await start(a, now, updates, questions=1)
+    claimed = await a.advance(started.challenge_id, now)
+    assert isinstance(claimed, ShowQuestion)
+    assert await b.posting_failed(started.challenge_id) is False  # not B's claim to give
+    assert isinstance(await b.advance(started.challenge_id, now), Wait)
+    assert await a.posting_failed(started.challenge_id) is True
+    retried = await b.advance(started.challenge_id, now + timedelta(seconds=5))
+    assert isinstance(retried, ShowQuestion)
+    assert retried.question.question_id == claimed.question.question_id

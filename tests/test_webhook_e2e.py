@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e import ANSWERS, ROOT, bot_env, question_text
-from tests.fakebotapi import BotProcess, FakeBotApi, FakeUser
+from tests.fakebotapi import BotProcess, ChatMessage, FakeBotApi, FakeUser
 
 pytestmark = pytest.mark.e2e
 
@@ -27,13 +27,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def webhook_bot(api: FakeBotApi, database_url: str, cards: Path, port: int) -> Iterator[BotProcess]:
-    env = bot_env(api, database_url, cards) | {
-        "WEBHOOK_URL": PUBLIC_URL,
-        "WEBHOOK_SECRET": SECRET,
-        "QUIZBOT_LISTEN": "127.0.0.1",
-        "PORT": str(port),
-    }
+def webhook_bot(
+    api: FakeBotApi, database_url: str, cards: Path, port: int, **extra: str
+) -> Iterator[BotProcess]:
+    env = (
+        bot_env(api, database_url, cards)
+        | extra
+        | {
+            "WEBHOOK_URL": PUBLIC_URL,
+            "WEBHOOK_SECRET": SECRET,
+            "QUIZBOT_LISTEN": "127.0.0.1",
+            "PORT": str(port),
+        }
+    )
     with BotProcess(env, cwd=ROOT) as process:
         mark = api.call_count()
         process.start()
@@ -140,3 +146,79 @@ def test_two_replicas_on_one_postgres_database_lose_and_duplicate_nothing(
             assert "Points: 30" in (score.text or "")
             assert "Answered: 3 " in (score.text or "")
         time.sleep(0.2)
+
+
+#: Short questions and pauses, and a short posting lease, so that a replica that lost a race
+#: to post wakes up (and would post again if the claims let it) well within the test.
+FAST_GROUPS = {
+    "QUIZBOT_MIN_QUESTION_SECONDS": "2",
+    "QUIZBOT_GRACE_SECONDS": "1",
+    "QUIZBOT_BREAK_SECONDS": "0.2",
+    "QUIZBOT_POSTING_LEASE_SECONDS": "3",
+}
+
+
+def test_a_group_challenge_across_two_replicas_posts_every_message_exactly_once(
+    api: FakeBotApi, fresh_postgres_url: str, mini_cards: Path
+) -> None:
+    """The answers of a group challenge are spread over two bot processes on one database:
+    both keep close jobs and drive the challenge, yet each question, each question's results
+    and the final standings are sent once."""
+    players = [api.add_user(f"Player{i}") for i in range(4)]
+    group = api.add_group("Study group", members=players)
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        bots = [
+            stack.enter_context(
+                webhook_bot(api, fresh_postgres_url, mini_cards, port, **FAST_GROUPS)
+            )
+            for port in ports
+        ]
+        turn = 0
+
+        def deliver(user: FakeUser, text: str, reply_to: ChatMessage | None = None) -> None:
+            nonlocal turn
+            api.route_webhook_to(local_url(ports[turn % 2]))
+            turn += 1
+            api.send_text(user, text, chat=group, reply_to=reply_to)
+            api.wait_until_updates_consumed(timeout=20)
+
+        deliver(players[0], "/challenge 3 4")
+        for number in range(1, 4):
+            question = api.wait_for_message(
+                group, predicate=lambda m, n=number: f"Question {n}/3" in lines(m), timeout=30
+            )
+            for index, player in enumerate(players):
+                # Replies and /a alternate too; on question 2 the last answer is a full one,
+                # which starts the grace (the others are in before it).
+                full = number == 2 and index == len(players) - 1
+                text = ANSWERS[question_text(question)] if full else "bananas"
+                if index % 2:
+                    deliver(player, text, reply_to=question)
+                else:
+                    deliver(player, f"/a {text}")
+            results = api.wait_for_message(group, contains=f"Question {number}/3 —", timeout=30)
+            graded = [line for line in lines(results) if line.startswith(("✅", "❌"))]
+            assert len(graded) == 4, results.text
+        final = api.wait_for_message(group, contains="Challenge over!", timeout=30)
+        assert "👥 Participants: 4" in lines(final)
+        time.sleep(float(FAST_GROUPS["QUIZBOT_POSTING_LEASE_SECONDS"]) + 1.5)  # losers wake up
+
+        sent = [
+            call.params.get("text") or ""
+            for call in api.calls("sendMessage")
+            if call.params.get("chat_id") == str(group.id) and call.ok
+        ]
+        for number in range(1, 4):
+            assert sum(text.startswith(f"<b>Question {number}/3</b>\n") for text in sent) == 1
+            assert sum(text.startswith(f"<b>Question {number}/3</b> — ") for text in sent) == 1
+        assert sum("Challenge over!" in text for text in sent) == 1
+        assert sum("Group challenge!" in text for text in sent) == 1
+        # No answer was refused (each counted once, in time, whichever replica had it).
+        assert not [text for text in sent if "Only your first answer counts" in text]
+        assert not [text for text in sent if "Too late" in text]
+        assert all(bot.running for bot in bots)
+
+
+def lines(message: ChatMessage) -> list[str]:
+    return (message.text or "").splitlines()
