@@ -36,6 +36,11 @@ RETRY_BACKOFF = (1.0, 60.0)
 #: Handled updates are cleared from the inbox in batches, this long after the first of them.
 FORGET_DELAY = 0.25
 LAST_UPDATE_KEY = "last_received_update_id"
+#: How long an update's claim is kept; Telegram redelivers an update for at most a day.
+CLAIM_RETENTION = timedelta(days=7)
+#: How often old claims are cleared, in seconds.
+CLAIM_PRUNE_INTERVAL = 3600.0
+CLAIM_PRUNE_BATCH = 5000
 
 DATABASE_ERRORS = (SQLAlchemyError, OSError)
 
@@ -142,6 +147,23 @@ class UpdatePump:
                 await tx.forget_updates(sorted(handled))
         except DATABASE_ERRORS as problem:
             log.warning("Could not clear %d update(s) from the inbox: %s", len(handled), problem)
+
+    async def forget_old_claims(self) -> int:
+        """Clear update claims older than ``CLAIM_RETENTION``, a batch per unit of work.
+
+        Without this the claims table grows by a row per update, for ever.
+        """
+        cutoff = self.clock() - CLAIM_RETENTION
+        forgotten = 0
+        while True:
+            async with self.store.transaction() as tx:
+                count = await tx.forget_claims(cutoff, batch=CLAIM_PRUNE_BATCH)
+            forgotten += count
+            if count < CLAIM_PRUNE_BATCH:
+                if forgotten:
+                    log.info("Cleared %d update claim(s) older than %s", forgotten, cutoff)
+                return forgotten
+            await asyncio.sleep(0)  # let updates in between batches
 
     async def _retry(self, update: Update, delay: float) -> None:
         await asyncio.sleep(delay)

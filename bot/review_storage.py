@@ -27,11 +27,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     cast,
     func,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.scheduling import CardState
 from bot.storage import Tx as StoreTx
@@ -246,10 +248,9 @@ def _state(row: Any, prefix: str = "") -> CardState:
 
 
 def _state_values(state: CardState | None, prefix: str = "") -> dict[str, Any]:
-    fields = ("state", "step", "stability", "difficulty", "due", "last_review")
     if state is None:
-        return {f"{prefix}{name}": None for name in fields}
-    return {f"{prefix}{name}": getattr(state, name) for name in fields}
+        return {f"{prefix}{name}": None for name in _STATE_COLUMNS}
+    return {f"{prefix}{name}": getattr(state, name) for name in _STATE_COLUMNS}
 
 
 def _review_row(row: Any) -> ReviewRow:
@@ -278,6 +279,42 @@ def _daily_row(row: Any) -> DailyQuestionRow:
     return row_as(DailyQuestionRow, row)
 
 
+# Statements on the answer path, built once (see bot.storage's hot-path statements).
+_ONE_CARD = and_(
+    card_states.c.user_id == bindparam("user_id"),
+    card_states.c.deck_id == bindparam("deck_id"),
+    card_states.c.card_id == bindparam("card_id"),
+)
+_CARD_STATE = select(card_states).where(_ONE_CARD)
+_STATE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review")
+
+
+def _save_card_state(dialect: Any) -> Any:
+    statement = dialect.insert(card_states)
+    return statement.on_conflict_do_update(
+        index_elements=["user_id", "deck_id", "card_id"],
+        set_={
+            name: statement.excluded[name]
+            for name in (*_STATE_COLUMNS, "reps", "lapses", "updated_at")
+        },
+    )
+
+
+_SAVE_CARD_STATE = {"postgresql": _save_card_state(postgresql), "sqlite": _save_card_state(sqlite)}
+_ADD_REVIEW = card_reviews.insert().returning(card_reviews.c.review_id)
+_COUNT_REVIEWS = select(
+    func.count().label("reps"),
+    func.coalesce(
+        func.sum(cast(and_(card_reviews.c.rating == 1, ~card_reviews.c.first_review), Integer)),
+        0,
+    ).label("lapses"),
+).where(
+    card_reviews.c.user_id == bindparam("user_id"),
+    card_reviews.c.deck_id == bindparam("deck_id"),
+    card_reviews.c.card_id == bindparam("card_id"),
+)
+
+
 class ReviewRepo:
     """Queries for this feature, run inside the caller's unit of work."""
 
@@ -300,15 +337,8 @@ class ReviewRepo:
         return {row.card_id: _state(row) for row in result}
 
     async def card_state(self, user_id: int, deck_id: str, card_id: str) -> CardState | None:
-        row = (
-            await self.conn.execute(
-                select(card_states).where(
-                    card_states.c.user_id == user_id,
-                    card_states.c.deck_id == deck_id,
-                    card_states.c.card_id == card_id,
-                )
-            )
-        ).first()
+        parameters = {"user_id": user_id, "deck_id": deck_id, "card_id": card_id}
+        row = (await self.conn.execute(_CARD_STATE, parameters)).first()
         return _state(row) if row else None
 
     async def save_card_state(
@@ -323,13 +353,10 @@ class ReviewRepo:
         lapses: int,
     ) -> None:
         values = {**_state_values(state), "reps": reps, "lapses": lapses, "updated_at": now}
-        statement = self.tx.insert(card_states).values(
-            user_id=user_id, deck_id=deck_id, card_id=card_id, **values
+        await self.conn.execute(
+            _SAVE_CARD_STATE[self.conn.dialect.name],
+            {"user_id": user_id, "deck_id": deck_id, "card_id": card_id, **values},
         )
-        statement = statement.on_conflict_do_update(
-            index_elements=["user_id", "deck_id", "card_id"], set_=values
-        )
-        await self.conn.execute(statement)
 
     async def due_times(self, user_id: int, deck_id: str) -> list[datetime]:
         result = await self.conn.execute(
@@ -389,19 +416,18 @@ class ReviewRepo:
         prev: CardState | None,
     ) -> int:
         result = await self.conn.execute(
-            card_reviews.insert()
-            .values(
-                answer_id=answer_id,
-                user_id=user_id,
-                deck_id=deck_id,
-                card_id=card_id,
-                rating=rating,
-                reviewed_at=reviewed_at,
-                response_seconds=response_seconds,
-                first_review=prev is None,
+            _ADD_REVIEW,
+            {
+                "answer_id": answer_id,
+                "user_id": user_id,
+                "deck_id": deck_id,
+                "card_id": card_id,
+                "rating": rating,
+                "reviewed_at": reviewed_at,
+                "response_seconds": response_seconds,
+                "first_review": prev is None,
                 **_state_values(prev, "prev_"),
-            )
-            .returning(card_reviews.c.review_id)
+            },
         )
         return int(result.scalar_one())
 
@@ -439,26 +465,8 @@ class ReviewRepo:
 
     async def count_reviews(self, user_id: int, deck_id: str, card_id: str) -> tuple[int, int]:
         """(reviews, lapses) of one card: lapses are Again ratings after the first review."""
-        row = (
-            await self.conn.execute(
-                select(
-                    func.count().label("reps"),
-                    func.coalesce(
-                        func.sum(
-                            cast(
-                                and_(card_reviews.c.rating == 1, ~card_reviews.c.first_review),
-                                Integer,
-                            )
-                        ),
-                        0,
-                    ).label("lapses"),
-                ).where(
-                    card_reviews.c.user_id == user_id,
-                    card_reviews.c.deck_id == deck_id,
-                    card_reviews.c.card_id == card_id,
-                )
-            )
-        ).one()
+        parameters = {"user_id": user_id, "deck_id": deck_id, "card_id": card_id}
+        row = (await self.conn.execute(_COUNT_REVIEWS, parameters)).one()
         return int(row.reps), int(row.lapses)
 
     async def new_cards_since(self, user_id: int, since: datetime) -> int:

@@ -1,13 +1,20 @@
 """The repository layer: every piece of state the bot needs after a restart, over SQLAlchemy 2.
 
-SQLite (aiosqlite) is the embedded default and PostgreSQL (asyncpg) the scale-out option; the
-same Core queries serve both. Work happens in units of work (``Store.transaction()``), so that
-claiming an update and recording its effects commit together or not at all.
+SQLite is the embedded default and PostgreSQL (asyncpg) the scale-out option; the same Core
+queries serve both. Work happens in units of work (``Store.transaction()``), so that claiming an
+update and recording its effects commit together or not at all.
+
+On SQLite a unit of work runs on the event loop's own thread (see ``InlineConnection``): a local
+transaction takes a fraction of a millisecond, less than aiosqlite's thread hop per statement.
+aiosqlite still serves the schema upgrade and the health check.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import importlib
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,7 +38,9 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    bindparam,
     case,
+    create_engine,
     event,
     func,
     inspect,
@@ -40,7 +49,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.quiz import CardRecord, Streak
@@ -299,11 +309,78 @@ def _answer_row(row: Any) -> AnswerRow:
 
 OPEN_ROUND_STATES = ("asking", "reviewing")
 
+# Statements on the hot path (every update), built once: building a Core statement costs more
+# than running it on SQLite (bench/update_throughput.py's profile).
+_OPEN_ROUND = (
+    select(rounds)
+    .where(
+        rounds.c.chat_id == bindparam("chat_id"),
+        rounds.c.user_id == bindparam("user_id"),
+        rounds.c.state.in_(OPEN_ROUND_STATES),
+    )
+    .order_by(rounds.c.round_id.desc())
+    .limit(1)
+)
+_GET_ROUND = select(rounds).where(rounds.c.round_id == bindparam("round_id"))
+_GET_USER = select(users).where(users.c.user_id == bindparam("user_id"))
+_ANSWER_AT = select(answers).where(
+    answers.c.round_id == bindparam("round_id"), answers.c.position == bindparam("position")
+)
+_ADD_ANSWER = answers.insert().returning(answers.c.answer_id)
+
+
+@functools.cache
+def _totals_statement(verdict: str | None) -> Any:
+    """Add an answer's points to the totals and move the daily streak, in one UPDATE.
+
+    The streak rule is ``quiz.advance_streak``'s, written in SQL; one statement per verdict.
+    """
+    last = users.c.streak_last_day
+    current = case(
+        (last == bindparam("today"), users.c.streak_current),
+        (last == bindparam("yesterday"), users.c.streak_current + 1),
+        else_=1,
+    )
+    values: dict[str, Any] = {
+        "points": users.c.points + bindparam("added_points"),
+        "streak_current": current,
+        "streak_best": case((current > users.c.streak_best, current), else_=users.c.streak_best),
+        "streak_last_day": bindparam("today"),
+    }
+    if verdict is not None:
+        values["answered"] = users.c.answered + 1
+        values[verdict] = users.c[verdict] + 1
+    # (UPDATE reserves bind names equal to column names, hence "added_points" and "of_user".)
+    return update(users).where(users.c.user_id == bindparam("of_user")).values(**values)
+
+
+_CLAIM_UPDATE = {
+    name: dialect.insert(processed_updates)
+    .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+class InlineConnection:
+    """A synchronous SQLite connection behind the one method of ``AsyncConnection`` Tx uses.
+
+    Its ``execute`` never suspends, so a unit of work runs start to end without yielding to
+    the event loop; the write lock it holds is taken before it starts (``Store.transaction``).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.sync_connection = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self.sync_connection.execute(statement, parameters)
+
 
 class Tx:
     """One unit of work on one connection: every method runs inside the same transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection | InlineConnection) -> None:
         self.conn = conn
 
     def insert(self, table: Table) -> Any:
@@ -320,13 +397,31 @@ class Tx:
         """
         if update_id is None:
             return True
-        statement = (
-            self.insert(processed_updates)
-            .values(update_id=update_id, processed_at=now)
-            .on_conflict_do_nothing(index_elements=["update_id"])
+        result = await self.conn.execute(
+            _CLAIM_UPDATE[self.conn.dialect.name], {"update_id": update_id, "processed_at": now}
         )
-        result = await self.conn.execute(statement)
         return result.rowcount == 1
+
+    async def forget_claims(self, before: datetime, batch: int = 5000) -> int:
+        """Drop up to ``batch`` of the oldest update claims made before ``before``.
+
+        Telegram redelivers an update for at most a day, so an older claim is never needed
+        again. Update ids grow with time, so the oldest claims are the lowest keys: walking
+        the primary key from the start finds them without an index on the time.
+        """
+        rows = (
+            await self.conn.execute(
+                select(processed_updates.c.update_id, processed_updates.c.processed_at)
+                .order_by(processed_updates.c.update_id)
+                .limit(batch)
+            )
+        ).all()
+        old = list(itertools.takewhile(lambda row: row.processed_at < before, rows))
+        if old:
+            await self.conn.execute(
+                processed_updates.delete().where(processed_updates.c.update_id <= old[-1].update_id)
+            )
+        return len(old)
 
     # the inbox: updates kept until handled, so a crash loses none of them
 
@@ -390,7 +485,7 @@ class Tx:
         await self.conn.execute(statement)
 
     async def get_user(self, user_id: int) -> UserRow | None:
-        row = (await self.conn.execute(select(users).where(users.c.user_id == user_id))).first()
+        row = (await self.conn.execute(_GET_USER, {"user_id": user_id})).first()
         return _user_row(row) if row else None
 
     async def user_ids(self) -> list[int]:
@@ -411,25 +506,15 @@ class Tx:
         The streak rule is ``quiz.advance_streak``'s, written in SQL so that the hot path
         (every answer) costs one round trip instead of a read and a write.
         """
-        yesterday = today - timedelta(days=1)
-        last = users.c.streak_last_day
-        current = case(
-            (last == today, users.c.streak_current),
-            (last == yesterday, users.c.streak_current + 1),
-            else_=1,
+        await self.conn.execute(
+            _totals_statement(verdict),
+            {
+                "of_user": user_id,
+                "added_points": points,
+                "today": today,
+                "yesterday": today - timedelta(1),
+            },
         )
-        values: dict[str, Any] = {
-            "points": users.c.points + points,
-            "streak_current": current,
-            "streak_best": case(
-                (current > users.c.streak_best, current), else_=users.c.streak_best
-            ),
-            "streak_last_day": today,
-        }
-        if verdict is not None:
-            values["answered"] = users.c.answered + 1
-            values[verdict] = users.c[verdict] + 1
-        await self.conn.execute(update(users).where(users.c.user_id == user_id).values(**values))
 
     async def move_verdict(self, user_id: int, *, old: str, new: str, extra_points: int) -> None:
         """Re-file one answer under another verdict (used by "I was right")."""
@@ -443,21 +528,12 @@ class Tx:
 
     async def open_round(self, chat_id: int, user_id: int) -> RoundRow | None:
         row = (
-            await self.conn.execute(
-                select(rounds)
-                .where(
-                    rounds.c.chat_id == chat_id,
-                    rounds.c.user_id == user_id,
-                    rounds.c.state.in_(OPEN_ROUND_STATES),
-                )
-                .order_by(rounds.c.round_id.desc())
-                .limit(1)
-            )
+            await self.conn.execute(_OPEN_ROUND, {"chat_id": chat_id, "user_id": user_id})
         ).first()
         return _round_row(row) if row else None
 
     async def get_round(self, round_id: int) -> RoundRow | None:
-        row = (await self.conn.execute(select(rounds).where(rounds.c.round_id == round_id))).first()
+        row = (await self.conn.execute(_GET_ROUND, {"round_id": round_id})).first()
         return _round_row(row) if row else None
 
     async def create_round(
@@ -493,9 +569,7 @@ class Tx:
     async def add_answer(self, **values: Any) -> int:
         if "grade" in values:
             values["grade_json"] = json.dumps(values.pop("grade"), ensure_ascii=False)
-        result = await self.conn.execute(
-            answers.insert().values(**values).returning(answers.c.answer_id)
-        )
+        result = await self.conn.execute(_ADD_ANSWER, values)
         return int(result.scalar_one())
 
     async def get_answer(self, answer_id: int) -> AnswerRow | None:
@@ -512,11 +586,7 @@ class Tx:
 
     async def answer_at(self, round_id: int, position: int) -> AnswerRow | None:
         row = (
-            await self.conn.execute(
-                select(answers).where(
-                    answers.c.round_id == round_id, answers.c.position == position
-                )
-            )
+            await self.conn.execute(_ANSWER_AT, {"round_id": round_id, "position": position})
         ).first()
         return _answer_row(row) if row else None
 
@@ -655,11 +725,18 @@ def _migrate(conn: Connection) -> int:
 # --- the store --------------------------------------------------------------------------------
 
 
+#: How long a unit of work waits for SQLite's write lock held by another process.
+SQLITE_LOCK_WAIT_SECONDS = 10.0
+#: How long one statement may block the event loop on a lock before the wait turns async.
+SQLITE_BLOCKING_MS = 10
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL and a busy timeout let readers and a writer share the file without 'locked' errors."""
+    """WAL lets readers and a writer share the file; the busy timeout is the driver's
+    ``timeout`` connect argument (see ``create_engine_for`` and ``create_inline_engine_for``).
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -672,48 +749,106 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 
     Updates are handled concurrently; a transaction that read first and wrote later could
     otherwise fail at once with "database is locked" when another one wrote in between.
-    With the lock taken up front, the busy timeout makes it wait its turn instead.
+    With the lock taken up front, the wait happens here, before any work is done.
     """
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin_immediate)
+
+
+def _is_sqlite_lock_error(error: OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return "locked" in message or "busy" in message
 
 
 def create_engine_for(url: str) -> AsyncEngine:
     """An async engine for this URL, tuned for the backend it names."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 10})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_LOCK_WAIT_SECONDS})
+        _tune_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-class Store:
-    """Owns the engine; hands out units of work."""
+def create_inline_engine_for(url: str) -> Engine | None:
+    """For SQLite, a synchronous engine on the same file for units of work; else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    engine = create_engine(
+        parsed.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": SQLITE_BLOCKING_MS / 1000, "check_same_thread": False},
+    )
+    _tune_sqlite(engine)
+    return engine
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+class Store:
+    """Owns the engines; hands out units of work."""
+
+    def __init__(self, engine: AsyncEngine, inline_engine: Engine | None = None) -> None:
         self.engine = engine
+        self.inline_engine = inline_engine
 
     @classmethod
     async def open(cls, url: str) -> Store:
         """Connect and bring the schema up to date (creating it on first use)."""
         load_table_modules()
-        store = cls(create_engine_for(url))
+        store = cls(create_engine_for(url), create_inline_engine_for(url))
         try:
             async with store.engine.begin() as conn:
                 await conn.run_sync(_migrate)
         except BaseException:
-            await store.engine.dispose()
+            await store.close()
             raise
         return store
 
     async def close(self) -> None:
+        if self.inline_engine is not None:
+            self.inline_engine.dispose()
         await self.engine.dispose()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        async with self.engine.begin() as conn:
-            yield Tx(conn)
+        if self.inline_engine is None:
+            async with self.engine.begin() as conn:
+                yield Tx(conn)
+            return
+        conn = await self._begin_inline()
+        try:
+            yield Tx(InlineConnection(conn))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    async def _begin_inline(self) -> Connection:
+        """A connection holding SQLite's write lock, waited for without blocking the loop.
+
+        Inside this process units of work never overlap (they do not yield), so the lock is
+        only ever busy because another process writes; then we retry with a growing pause.
+        """
+        assert self.inline_engine is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SQLITE_LOCK_WAIT_SECONDS
+        pause = 0.005
+        while True:
+            conn = self.inline_engine.connect()
+            try:
+                conn.begin()
+                return conn
+            except OperationalError as error:
+                conn.close()
+                if not _is_sqlite_lock_error(error) or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 0.25)
 
     async def run(self, work: Callable[[Tx], Awaitable[Any]]) -> Any:
         async with self.transaction() as tx:

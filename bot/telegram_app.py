@@ -49,7 +49,7 @@ from bot.cards import Deck, load_decks
 from bot.config import Settings
 from bot.group_service import group_standings_for_user
 from bot.ordering import PerChatUpdateProcessor, concurrency_for
-from bot.pump import UpdatePump, is_database_error
+from bot.pump import CLAIM_PRUNE_INTERVAL, DATABASE_ERRORS, UpdatePump, is_database_error
 from bot.render_group import group_standings
 from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage import Store, UserProfile
@@ -480,6 +480,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 # --- wiring -------------------------------------------------------------------------------
 
 
+async def forget_old_claims(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The hourly job that keeps the update-claims table from growing for ever."""
+    pump = runtime_of(context).pump
+    if pump is None:
+        return
+    try:
+        await pump.forget_old_claims()
+    except DATABASE_ERRORS as problem:  # the next run tries again
+        log.warning("Could not clear old update claims: %s", problem)
+
+
 class QuizApplication(Application):  # type: ignore[type-arg]
     """PTB's Application, telling the update pump when each update has been handled."""
 
@@ -521,6 +532,10 @@ def build_application(
             except TelegramError as problem:
                 log.info("Could not set the admin menu for %s: %s", admin, problem)
         await runtime.pump.recover()
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(
+                forget_old_claims, interval=CLAIM_PRUNE_INTERVAL, first=60, name="claims:prune"
+            )
         log.info(
             "quizbot is up as @%s with %d deck(s), %d cards",
             application.bot.username,

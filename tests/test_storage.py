@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from bot import storage
 from bot.storage import SCHEMA_VERSION, Store, UserProfile
 
 ANN = UserProfile(user_id=101, first_name="Ann", username="ann")
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    opened = await Store.open(database_url)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    return tmp_path / "locked.db"
+
+
+@pytest.fixture
+async def sqlite_store(sqlite_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(f"sqlite+aiosqlite:///{sqlite_path}")
+    yield opened
+    await opened.close()
 
 
 async def test_a_new_database_gets_the_latest_schema_and_reopening_changes_nothing(
@@ -96,6 +123,77 @@ async def test_a_failed_unit_of_work_leaves_no_claim_behind(
         await store.close()
 
 
+async def test_a_cancelled_unit_of_work_is_rolled_back_and_frees_the_database(
+    store: Store, now: datetime
+) -> None:
+    claimed = asyncio.Event()
+
+    async def claim_then_wait() -> None:
+        async with store.transaction() as tx:
+            await tx.claim_update(888, now)
+            claimed.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(claim_then_wait())
+    await claimed.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with store.transaction() as tx:
+        assert await tx.claim_update(888, now) is True
+
+
+def _hold_sqlite_write_lock(path: Path, seconds: float) -> None:
+    """Another connection (as another process would) takes the write lock for a while."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        locker = sqlite3.connect(path, timeout=5, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        locker.execute("ROLLBACK")
+        locker.close()
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert taken.wait(5)
+
+
+async def test_on_sqlite_a_unit_of_work_waits_for_a_foreign_write_lock_without_blocking_the_loop(
+    sqlite_store: Store, sqlite_path: Path, now: datetime
+) -> None:
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    _hold_sqlite_write_lock(sqlite_path, seconds=0.6)
+    started = time.monotonic()
+    async with sqlite_store.transaction() as tx:
+        assert await tx.claim_update(999, now) is True
+    waited = time.monotonic() - started
+    ticker.cancel()
+    assert waited >= 0.4  # it did wait for the lock to go ...
+    assert ticks >= 15  # ... while the event loop kept running other work
+
+
+async def test_on_sqlite_a_write_lock_held_past_the_limit_fails_with_a_database_error(
+    sqlite_store: Store, sqlite_path: Path, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "SQLITE_LOCK_WAIT_SECONDS", 0.3)
+    _hold_sqlite_write_lock(sqlite_path, seconds=1.5)
+    with pytest.raises(OperationalError, match="locked"):
+        async with sqlite_store.transaction() as tx:
+            await tx.claim_update(1000, now)
+    await asyncio.sleep(1.5)
+    async with sqlite_store.transaction() as tx:  # and all is well once the lock is gone
+        assert await tx.claim_update(1000, now) is True
+
+
 async def test_totals_count_verdicts_points_and_the_daily_streak(
     database_url: str, now: datetime
 ) -> None:
@@ -168,3 +266,46 @@ async def test_card_history_counts_an_override_as_a_full_score(
         assert [answer.answer_id for answer in overrides] == [answer_id]
     finally:
         await store.close()
+
+
+async def test_old_update_claims_are_forgotten_oldest_first_and_recent_ones_kept(
+    store: Store,
+    now: datetime,
+) -> None:
+    async with store.transaction() as tx:
+        for update_id in range(1, 8):  # one claim a day: day 1 is the oldest
+            await tx.claim_update(update_id, now + timedelta(days=update_id))
+    cutoff = now + timedelta(days=4, hours=12)
+    async with store.transaction() as tx:
+        assert await tx.forget_claims(cutoff, batch=3) == 3  # one batch: days 1-3
+    async with store.transaction() as tx:
+        assert await tx.forget_claims(cutoff, batch=3) == 1  # day 4; day 5 is recent
+        assert await tx.forget_claims(cutoff, batch=3) == 0
+    async with store.transaction() as tx:
+        # A forgotten claim can be made again; a kept one still refuses a duplicate.
+        assert [await tx.claim_update(i, now) for i in range(1, 8)] == [True] * 4 + [False] * 3
+
+
+async def test_the_pump_clears_every_claim_past_the_retention_in_batches(
+    store: Store,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot import pump as pump_module
+
+    monkeypatch.setattr(pump_module, "CLAIM_PRUNE_BATCH", 4)
+    later = now + pump_module.CLAIM_RETENTION
+    async with store.transaction() as tx:
+        for update_id in range(1, 11):  # ten old claims, then two recent ones
+            await tx.claim_update(update_id, now)
+        await tx.claim_update(11, later)
+        await tx.claim_update(12, later)
+    pump = pump_module.UpdatePump(
+        application=None,  # type: ignore[arg-type]  # not needed to clear claims
+        store=store,
+        clock=lambda: later + timedelta(hours=1),
+    )
+    assert await pump.forget_old_claims() == 10
+    async with store.transaction() as tx:
+        assert await tx.claim_update(10, now) is True
+        assert await tx.claim_update(11, now) is False
