@@ -52,6 +52,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateColumn
 
 from bot.quiz import CardRecord, Streak
 
@@ -660,8 +661,10 @@ def _add_columns(table_name: str, *names: str) -> Migration:
         present = {column["name"] for column in inspector.get_columns(table_name)}
         for name in names:
             if name not in present:
-                kind = metadata.tables[table_name].c[name].type.compile(dialect=conn.dialect)
-                conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+                column = metadata.tables[table_name].c[name]
+                table = conn.dialect.identifier_preparer.format_table(column.table)
+                definition = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {definition}"))
 
     return migration
 
