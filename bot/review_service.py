@@ -482,8 +482,11 @@ class ReviewService:
             assert saved is not None
             return self._reminder_view(saved, settings.timezone)
 
-    async def reminder_off(self, chat_id: int, now: datetime) -> bool:
-        """Turn the chat's reminder off; False if there was none on."""
+    async def reminder_off(self, chat_id: int, now: datetime, reason: str = "turned off") -> bool:
+        """Turn the chat's reminder off; False if there was none on.
+
+        ``reason`` is "turned off" for /remind off, "blocked" when the user blocked the bot.
+        """
         async with self.store.transaction() as tx:
             repo = ReviewRepo(tx)
             reminder = await repo.reminder(chat_id)
@@ -493,7 +496,7 @@ class ReviewService:
                 reminder.reminder_id,
                 enabled=False,
                 next_fire_at=None,
-                disabled_reason="turned off",
+                disabled_reason=reason,
                 updated_at=now,
             )
             return True

@@ -23,12 +23,13 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -305,6 +306,14 @@ class ReviewFeature:
     def now(self) -> datetime:
         return self.runtime.clock()
 
+    async def private_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A user who blocks the bot has the reminder turned off at once, not at the next send."""
+        change = update.my_chat_member
+        if change is None or change.new_chat_member.status != ChatMemberStatus.BANNED:
+            return
+        if await self.require().reminder_off(change.chat.id, self.now(), reason="blocked"):
+            log.info("chat %d blocked the bot; its reminder is off", change.chat.id)
+
     def require(self) -> ReviewService:
         if self.service is None:
             raise RuntimeError("the review service is not running")
@@ -518,6 +527,17 @@ class ReviewFeature:
         raise ApplicationHandlerStop
 
 
+class PrivateChatMemberHandler(ChatMemberHandler[ContextTypes.DEFAULT_TYPE, None]):
+    """The bot's membership changes in private chats only (groups have their own handler)."""
+
+    def check_update(self, update: object) -> bool:
+        if not super().check_update(update):
+            return False
+        assert isinstance(update, Update)
+        chat = update.effective_chat
+        return chat is not None and chat.type == ChatType.PRIVATE
+
+
 def register_review_handlers(application: Application, runtime: Runtime) -> None:
     """Add the review feature's handlers, commands and start-up work."""
     options = ReviewOptions.from_env()
@@ -544,6 +564,9 @@ def register_review_handlers(application: Application, runtime: Runtime) -> None
     ]:
         application.add_handler(CommandHandler(name, callback, filters=where))
 
+    application.add_handler(
+        PrivateChatMemberHandler(feature.private_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_handler(CommandHandler("quiz", feature.quiz_gate, filters=private), EARLY_GROUP)
     application.add_handler(
         CallbackQueryHandler(

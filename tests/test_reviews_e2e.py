@@ -275,6 +275,25 @@ def test_a_due_reminder_brings_a_question_to_answer_by_typing_and_a_blocked_user
         assert len(reminders_received(api, ann)) == 1
 
 
+def test_a_user_who_blocks_the_bot_has_the_reminder_turned_off_at_once_and_no_send_is_tried(
+    api: FakeBotApi, database_url: str, cards: Path
+) -> None:
+    ann = api.add_user("Ann", username="ann")
+    seed_reminder(database_url, cards, ann, FIRE)
+    with bot_process(api, database_url, cards, FIRE - timedelta(hours=2)) as bot:
+        bot.start(wait_for_polling=api)
+        assert reminder_enabled(database_url, cards, ann.id) == (True, None)
+        api.block_user(ann)  # Telegram tells the bot with a my_chat_member update
+        api.wait_for(
+            lambda: reminder_enabled(database_url, cards, ann.id) == (False, "blocked"),
+            timeout=15,
+            description="Ann's reminder to be turned off",
+        )
+        assert "blocked the bot" in bot.logs()
+    assert send_statuses(database_url, cards) == {}
+    assert api.calls("sendMessage") == []
+
+
 def test_a_restart_between_claim_and_send_never_sends_twice_and_late_reminders_follow_the_rules(
     api: FakeBotApi, database_url: str, cards: Path
 ) -> None:
