@@ -6,11 +6,12 @@ Answers vary from call to call (shuffled card words, misspellings, filler), so t
 include tokenizing and fuzzy matching of words the grader has not seen yet; a first pass over
 fresh answers is reported apart ("cold"), as is one 10,000-character answer.
 
-The warm figures grade every answer in WARM_PASSES passes and take each answer's fastest
-pass: on a shared machine another process that takes the CPU in the middle of a grade adds
-its whole time slice (several ms) to that one call, which is the machine's latency, not the
-grader's; it rarely hits the same answer in every pass. The p99 over all warm calls, those
-interruptions included, is printed too (``grade_p99_all_calls_ms``).
+The warm figures grade every answer in WARM_PASSES passes. ``grade_median_ms`` and
+``grade_p99_ms`` are over every warm call, as a user would meet them. On a shared machine
+another process that takes the CPU in the middle of a grade adds its whole time slice
+(several ms) to that one call, which is the machine's latency, not the grader's; it rarely
+hits the same answer in every pass, so each answer's fastest pass is reported too
+(``grade_p99_best_pass_ms``), to tell the two apart.
 
     python bench/grading_speed.py [--quick] [--answers N]
 """
@@ -131,9 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"card: {card.id} ({len(card.points)} points)")
     print(f"answer_chars: {ANSWER_CHARS}")
     print(f"answers: {count}")
-    print(f"grade_median_ms: {statistics.median(warm) * 1000:.3f}")
-    print(f"grade_p99_ms: {percentile(warm, 0.99) * 1000:.3f}")
-    print(f"grade_p99_all_calls_ms: {percentile(every_call, 0.99) * 1000:.3f}")
+    print(f"grade_median_ms: {statistics.median(every_call) * 1000:.3f}")
+    print(f"grade_p99_ms: {percentile(every_call, 0.99) * 1000:.3f}")
+    print(f"grade_p99_best_pass_ms: {percentile(warm, 0.99) * 1000:.3f}")
     print(f"grade_cpu_median_ms: {statistics.median(cpu) * 1000:.3f}")
     print(f"grade_cpu_p99_ms: {percentile(cpu, 0.99) * 1000:.3f}")
     print(f"grade_cold_median_ms: {statistics.median(cold) * 1000:.3f}")
