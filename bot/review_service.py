@@ -14,7 +14,7 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from bot import quiz
@@ -117,6 +117,11 @@ class SpacedRepetition:
         since = local_midnight(local_today(now, user_zone), user_zone)
         introduced = await repo.new_cards_since(user_id, since)
         return new_allowance(limit, introduced, max(0, len(deck.cards) - seen))
+
+    async def today(self, tx: Tx, user_id: int, now: datetime) -> date:
+        """The user's calendar day, in their time zone: streaks count these days."""
+        settings = await ReviewRepo(tx).settings(user_id)
+        return local_today(now, zone(settings.timezone or DEFAULT_TIMEZONE))
 
     async def choose(
         self,
@@ -596,8 +601,9 @@ class ReviewService:
         due = await repo.count_due(user_id, deck.id, now)
         seen = await repo.count_seen(user_id, deck.id)
         new = await self.spaced.new_allowance(tx, user_id, deck, seen, now)
-        # Streak days are UTC days, as the quiz counts them.
-        at_risk = user is not None and streak_at_risk(user.streak, now.date())
+        # Streak days are the user's own days, as the quiz counts them.
+        today = await self.spaced.today(tx, user_id, now)
+        at_risk = user is not None and streak_at_risk(user.streak, today)
         if not (due or new or at_risk):
             return None
         round_id = None
@@ -910,7 +916,9 @@ class ReviewService:
             forecast=forecast((state.due for state in known.values()), now, user_zone),
             mastery=tag_mastery(deck.cards, recall),
             weakest=weakest,
-            streak_current=quiz.current_streak(row.streak, now.date()) if row else 0,
+            streak_current=(
+                quiz.current_streak(row.streak, local_today(now, user_zone)) if row else 0
+            ),
             streak_best=row.streak.best if row else 0,
             answered=answered,
             accuracy=(row.correct / row.answered) if row and row.answered else 0.0,

@@ -301,6 +301,7 @@ def _save_card_state(dialect: Any) -> Any:
 
 
 _SAVE_CARD_STATE = {"postgresql": _save_card_state(postgresql), "sqlite": _save_card_state(sqlite)}
+_SETTINGS = select(study_settings).where(study_settings.c.chat_id == bindparam("chat_id"))
 _ADD_REVIEW = card_reviews.insert().returning(card_reviews.c.review_id)
 _COUNT_REVIEWS = select(
     func.count().label("reps"),
@@ -511,11 +512,7 @@ class ReviewRepo:
     # --- settings -----------------------------------------------------------------------
 
     async def settings(self, chat_id: int) -> SettingsRow:
-        row = (
-            await self.conn.execute(
-                select(study_settings).where(study_settings.c.chat_id == chat_id)
-            )
-        ).first()
+        row = (await self.conn.execute(_SETTINGS, {"chat_id": chat_id})).first()
         if row is None:
             return SettingsRow(chat_id, None, None, None)
         return SettingsRow(row.chat_id, row.timezone, row.new_per_day, row.question_hours)

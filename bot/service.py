@@ -226,6 +226,7 @@ class QuizService:
     async def score(self, user: UserProfile, now: datetime) -> ScoreView:
         async with self.store.transaction() as tx:
             row = await tx.get_user(user.user_id)
+            today = await self.spaced.today(tx, user.user_id, now)
         if row is None:
             return ScoreView(user.first_name, 0, 0, 0, 0, 0, 0, 0)
         return ScoreView(
@@ -235,7 +236,7 @@ class QuizService:
             correct=row.correct,
             partial=row.partial,
             wrong=row.wrong,
-            streak_current=quiz.current_streak(row.streak, now.date()),
+            streak_current=quiz.current_streak(row.streak, today),
             streak_best=row.streak.best,
         )
 
@@ -362,7 +363,10 @@ class QuizService:
             now=now,
         )
         await tx.add_to_totals(
-            round_.user_id, points=values["points"], verdict=values["verdict"], today=now.date()
+            round_.user_id,
+            points=values["points"],
+            verdict=values["verdict"],
+            today=await self.spaced.today(tx, round_.user_id, now),
         )
         await tx.update_round(round_.round_id, state="reviewing")
         answer = await tx.get_answer(answer_id)

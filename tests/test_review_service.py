@@ -525,3 +525,39 @@ async def test_a_question_of_the_day_can_close_after_a_set_number_of_hours(
         "closed"
     )
     assert await reviews.next_wake() == fire + timedelta(days=1)
+
+
+# --- streaks follow the user's own calendar ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timezone", "answered_at", "streak"),
+    [
+        # 23:30 on 30 Nov and 12:00 on 1 Dec in Los Angeles: two days in a row there ...
+        ("America/Los_Angeles", (datetime(2026, 12, 1, 7, 30), datetime(2026, 12, 1, 20)), 2),
+        # ... but the same moments are one UTC day, so without a zone they make a streak of 1.
+        (None, (datetime(2026, 12, 1, 7, 30), datetime(2026, 12, 1, 20)), 1),
+        # 00:30 and 23:00 on 2 Dec in Tokyo: one day there, though two UTC days.
+        ("Asia/Tokyo", (datetime(2026, 12, 1, 15, 30), datetime(2026, 12, 2, 14)), 1),
+        (None, (datetime(2026, 12, 1, 15, 30), datetime(2026, 12, 2, 14)), 2),
+    ],
+)
+async def test_the_daily_streak_counts_days_in_the_users_time_zone(
+    quiz: QuizService,
+    reviews: ReviewService,
+    timezone: str | None,
+    answered_at: tuple[datetime, datetime],
+    streak: int,
+) -> None:
+    first, second = (moment.replace(tzinfo=UTC) for moment in answered_at)
+    if timezone is not None:
+        assert (await reviews.set_timezone(ANN.user_id, timezone, first)).name == timezone
+    player = Player(quiz)
+    await player.start(first, size=2)
+    await player.answer("latency", first)  # right or wrong, an answer keeps the streak
+    await player.start(second, size=2)
+    await player.answer("throughput", second)
+    score = await quiz.score(ANN, second)
+    assert score.streak_current == streak
+    view = await reviews.stats(ANN, second)
+    assert view is not None and view.streak_current == streak
