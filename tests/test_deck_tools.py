@@ -45,7 +45,7 @@ def test_check_without_paths_uses_the_bundled_deck(
     assert code == 0
     assert lines[0] == (
         f"{BUNDLED_CARDS}: deck 'Systems for ML' (id systems-for-ml): 49 cards, 98 points, "
-        "17 follow-ups, 270 aliases"
+        "17 follow-ups, 535 aliases"
     )
     assert lines[-1] == "OK: 1 deck, 49 cards, 0 warnings"
 
