@@ -620,15 +620,19 @@ class GroupService:
             replied = (
                 await repo.question_for_message(chat_id, reply_to) if reply_to is not None else None
             )
-            if reply_to is not None and replied is None:
-                return GroupNotice("not_the_question")  # a reply to another bot message
-            if challenge is None:
-                return GroupNotice("closed_question" if replied else "no_challenge")
             question = (
                 await repo.question_at(challenge.challenge_id, challenge.position)
-                if challenge.position >= 0
+                if challenge is not None and challenge.position >= 0
                 else None
             )
+            if reply_to is not None and replied is None:
+                if question is None or question.state != OPEN or question.message_id is not None:
+                    return GroupNotice("not_the_question")  # a reply to another bot message
+                # The question is out but its message id not recorded yet (a quick reply raced
+                # question_shown): the only bot message it can answer is that question.
+                replied = question.question_id
+            if challenge is None:
+                return GroupNotice("closed_question" if replied else "no_challenge")
             if replied is not None and (question is None or replied != question.question_id):
                 return GroupNotice("closed_question")
             if question is None or question.state != OPEN:

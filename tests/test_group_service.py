@@ -294,6 +294,29 @@ async def test_only_a_reply_to_the_open_question_counts_as_an_answer(
     assert isinstance(right_reply, AnswerAccepted)
 
 
+async def test_a_reply_that_beats_the_recording_of_the_question_message_still_counts(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    started = await start(service, now, updates)
+    first = await ask(service, started.challenge_id, now, 10)
+    await service.close_question(first.question_id, now + timedelta(seconds=30))
+    await finish_question(service, started.challenge_id, now + timedelta(seconds=30))
+    later = now + timedelta(seconds=35)
+    action = await service.advance(started.challenge_id, later)
+    assert isinstance(action, ShowQuestion)
+    # Message 20 (the question) is out, and a player replies before question_shown records it.
+    quick = await service.answer(
+        CHAT, ANN, answer_for(action.question, FULL), later, updates(), reply_to=20
+    )
+    shown = await service.question_shown(action.question.question_id, CHAT, 20, later)
+    late_old = await service.answer(CHAT, BOB, "latency", later, updates(), reply_to=10)
+    other = await service.answer(CHAT, BOB, "gg", later, updates(), reply_to=15)
+    assert isinstance(quick, AnswerAccepted) and quick.verdict == "correct"
+    assert shown is not None
+    assert late_old == GroupNotice("closed_question")  # once recorded, the old rules hold
+    assert other == GroupNotice("not_the_question")
+
+
 async def test_answers_after_the_deadline_or_without_a_challenge_are_refused(
     service: GroupService, now: datetime, updates: Updates
 ) -> None:
