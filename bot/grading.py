@@ -58,6 +58,8 @@ from bot.textnorm import (
 
 #: A term set earns its point when this share of its weight is found in the answer.
 CREDIT_THRESHOLD = 0.5
+#: ... and this share when the answer is a single word (see ``_grade_point``).
+LONE_WORD_SHARE = 2 / 3
 #: Weight factor for a term the question already contains (the student gets it for free).
 QUESTION_WEIGHT = 0.2
 #: Weight factor for a term another point of the same card also has (it can't tell them apart).
@@ -1349,6 +1351,7 @@ def _grade_point(
     hits: dict[int, _Seen],
     answer: str,
     reply: tuple[str | None, Token | None],
+    bare_word: bool,
 ) -> PointGrade:
     if plan.polarity is not None:
         said, token = reply
@@ -1390,8 +1393,13 @@ def _grade_point(
             elif seen.fresh if is_question else True:
                 contradicted = True  # said only the other way round: "the data, not the model"
         share = covered / term_set.total if term_set.total else 0.0
+        # A one-word answer earns a wording of several words only when that word carries most
+        # of its weight: "second" alone is not "requests per second", but "cleaning" is "clean
+        # data". In a sentence, one word may do ("samples ... per unit of time").
+        lone = bare_word and len(term_set.entries) > 1
         credited = (
             share + EPSILON >= CREDIT_THRESHOLD
+            and (not lone or share + EPSILON >= LONE_WORD_SHARE)
             and not contradicted
             and (content_found or not term_set.needs_content)
             and (own_word or len(term_set.terms) == 1)  # synonyms alone only for one word
@@ -1781,6 +1789,7 @@ def grade(card: Card, answer: str) -> Grade:
     barred = _contested(prepared, tokens, hits, text) if prepared.contrast.opposites else None
     crossed = _crossed(prepared, tokens, hits)
     clauses = [token.clause for token in tokens]
+    bare_word = sum(not token.stop for token in tokens) == 1
     if crossed:
         barred = barred or {}
         for point_index, positions in crossed.items():
@@ -1796,6 +1805,7 @@ def grade(card: Card, answer: str) -> Grade:
             _sort_out(prepared, _without(hits, barred[i])) if barred and i in barred else seen,
             text,
             reply,
+            bare_word,
         )
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True))
     )

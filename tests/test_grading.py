@@ -342,6 +342,42 @@ def test_every_point_and_alias_credits_its_own_point(card_id: str) -> None:
             assert grade(card, wording).points[index].matched, (index, wording)
 
 
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        ("training-performance-metric", "second"),  # of "samples per second"
+        ("training-performance-metric", "batch"),  # of "batches per second"
+        ("inference-performance-metric", "time"),  # of "response time"
+        ("sync-vs-async-quality", "training"),  # of "synchronous training"
+        ("model-development-output", "training"),  # of "training pipeline"
+        ("static-graph-advantages", "memory"),  # of "memory planning"
+    ],
+)
+def test_a_bare_word_does_not_earn_a_wording_of_several_words_it_is_only_part_of(
+    card_id: str, answer: str
+) -> None:
+    result = grade(DECK.card(card_id), answer)
+    assert result.verdict == "wrong"
+    assert result.score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        ("training-performance-metric", "samples per second", 0),
+        ("inference-performance-metric", "response time", 0),
+        ("inference-performance-metric", "delay", 0),  # a one-word alias
+        ("sync-vs-async-quality", "sync", 0),
+        ("data-part-tasks", "cleaning", 2),  # the word that carries "clean data"
+        ("feature-extraction-model-search-steps", "feat extraction, model search, HP tuning", 2),
+    ],
+)
+def test_the_whole_wording_or_its_main_word_still_earns_the_point(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert grade(DECK.card(card_id), answer).points[point].matched
+
+
 # --- junk --------------------------------------------------------------------------------------
 
 JUNK = [
