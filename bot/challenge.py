@@ -109,18 +109,19 @@ class ChallengeLimits:
 
 @dataclass(frozen=True)
 class ChallengeRequest:
-    """What ``/challenge [N] [seconds]`` asked for, within the limits."""
+    """What ``/challenge [N] [seconds] [deck]`` asked for, within the limits."""
 
     questions: int
     seconds: int
+    deck: str | None = None  # a deck's id or name, as typed; None: the starter's own deck
 
 
 def usage(limits: ChallengeLimits) -> str:
     return (
-        f"Use /challenge [questions] [seconds], for example /challenge 5 20: "
+        f"Use /challenge [questions] [seconds] [deck], for example /challenge 5 20: "
         f"{limits.min_questions}–{limits.max_questions} questions "
         f"(default {limits.default_questions}), {limits.min_seconds}–{limits.max_seconds} "
-        f"seconds each (default {limits.default_seconds})."
+        f"seconds each (default {limits.default_seconds}); the deck is yours unless you name one."
     )
 
 
@@ -132,12 +133,19 @@ def _whole_number(text: str, unit: str = "") -> int | None:
 
 
 def parse_challenge_args(args: Sequence[str], limits: ChallengeLimits) -> ChallengeRequest:
-    """Read ``/challenge [N] [seconds]``; raise ValueError with a message for the group."""
-    if len(args) > 2:
-        raise ValueError(usage(limits))
+    """Read ``/challenge [N] [seconds] [deck]``; raise ValueError with a message for the group.
+
+    Numbers come first (questions, then seconds, "20s" too); the words after them name a deck.
+    """
+    count = 0
+    while count < min(2, len(args)) and _whole_number(args[count], "s") is not None:
+        count += 1
+    numbers, words = args[:count], args[count:]
+    if words and _whole_number(words[0], "s") is not None:
+        raise ValueError(usage(limits))  # a third number
     questions, seconds = limits.default_questions, limits.default_seconds
-    if args:
-        number = _whole_number(args[0])
+    if numbers:
+        number = _whole_number(numbers[0])
         if number is None:
             raise ValueError(usage(limits))
         if not limits.min_questions <= number <= limits.max_questions:
@@ -146,17 +154,17 @@ def parse_challenge_args(args: Sequence[str], limits: ChallengeLimits) -> Challe
                 + usage(limits)
             )
         questions = number
-    if len(args) == 2:
-        number = _whole_number(args[1], "s")
-        if number is None:
-            raise ValueError(usage(limits))
+    if len(numbers) == 2:
+        number = _whole_number(numbers[1], "s")
+        assert number is not None
         if not limits.min_seconds <= number <= limits.max_seconds:
             raise ValueError(
                 f"Each question runs {limits.min_seconds} to {limits.max_seconds} seconds. "
                 + usage(limits)
             )
         seconds = number
-    return ChallengeRequest(questions=questions, seconds=seconds)
+    deck = " ".join(words).strip() or None
+    return ChallengeRequest(questions=questions, seconds=seconds, deck=deck)
 
 
 # --- scoring ----------------------------------------------------------------------------------

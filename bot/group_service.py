@@ -269,6 +269,19 @@ class GroupService:
         """The deck with this id, or the first deck (the one challenges use by default)."""
         return self._decks_by_id.get(deck_id or "", self.decks[0])
 
+    def find_deck(self, name: str) -> Deck | None:
+        """The deck a player named in /challenge: by id or name, whole or a unique start."""
+        wanted = name.strip().casefold()
+        for deck in self.decks:
+            if wanted in (deck.id.casefold(), deck.name.casefold()):
+                return deck
+        starting = [
+            deck
+            for deck in self.decks
+            if deck.id.casefold().startswith(wanted) or deck.name.casefold().startswith(wanted)
+        ]
+        return starting[0] if len(starting) == 1 else None
+
     def _card(self, deck_id: str, card_id: str) -> Card:
         card = self.deck(deck_id).by_id.get(card_id)
         if card is None:  # the deck changed under a running challenge
@@ -393,13 +406,19 @@ class GroupService:
         grace_seconds: float = rules.DEFAULT_GRACE_SECONDS,
         deck_id: str | None = None,
     ) -> ChallengeStarted | GroupNotice:
-        """Create a running challenge (one per chat); ``advance`` then asks question 1."""
-        deck = self.deck(deck_id)
-        count = min(request.questions, len(deck.cards))
-        card_ids = [card.id for card in self.rng.sample(deck.cards, count)]
+        """Create a running challenge (one per chat); ``advance`` then asks question 1.
+
+        Without ``deck_id`` the challenge uses the deck the starter chose for themselves.
+        """
         async with self.store.transaction() as tx:
             if not await tx.claim_update(update_id, now):
                 return GroupNotice("duplicate")
+            if deck_id is None:
+                starter = await tx.get_user(player.user_id)
+                deck_id = starter.deck_id if starter is not None else None
+            deck = self.deck(deck_id)
+            count = min(request.questions, len(deck.cards))
+            card_ids = [card.id for card in self.rng.sample(deck.cards, count)]
             repo = ChallengeRepo(tx)
             chat_id = await repo.resolve_chat(chat_id)
             await repo.touch_chat(chat_id, chat_title, now)

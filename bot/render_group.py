@@ -67,6 +67,12 @@ HOW_TO_ANSWER = (
 )
 
 
+def unknown_deck(asked: str, names: Sequence[str]) -> str:
+    """/challenge named a deck that is not loaded: say which ones are."""
+    listed = ", ".join(f"<b>{esc(deck)}</b>" for deck in names)
+    return f"There is no deck called “{esc(_clip(asked, 60))}”. The decks are: {listed}."
+
+
 def started(view: ChallengeStarted) -> Reply:
     capped = (
         f" (the deck has only {_plural(view.questions, 'card')})"
@@ -239,7 +245,8 @@ def group_standings(standings: Sequence[GroupStanding]) -> str:
 
 GROUP_HELP = (
     "<b>Group challenges</b>\n"
-    "/challenge [N] [seconds] — a live round of N questions (default 10, 30 s each)\n"
+    "/challenge [N] [seconds] [deck] — a live round of N questions (default 10, 30 s each) "
+    "from your deck or the one named\n"
     "/a &lt;answer&gt; — answer the open question (or reply to the question message)\n"
     "/stop — end the challenge (whoever started it, or an admin)\n"
     "/leaderboard — this chat's standings: all time, this week, today\n"

@@ -108,7 +108,7 @@ MENU_COMMANDS = [
 ]
 #: The menu shown in group chats.
 GROUP_COMMANDS = [
-    BotCommand("challenge", "Start a live challenge: /challenge [N] [seconds]"),
+    BotCommand("challenge", "Start a live challenge: /challenge [N] [seconds] [deck]"),
     BotCommand("a", "Answer the open question: /a <answer>"),
     BotCommand("stop", "End the challenge (starter or admins)"),
     BotCommand("leaderboard", "This chat's leaderboard"),
@@ -527,6 +527,11 @@ async def challenge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     except ValueError as problem:
         await _reply(context, update, esc(str(problem)))
         return
+    deck = driver.service.find_deck(request.deck) if request.deck else None
+    if request.deck and deck is None:
+        names = [deck.name for deck in driver.service.decks]
+        await _reply(context, update, render_group.unknown_deck(request.deck, names))
+        return
     result = await driver.service.start_challenge(
         chat.id,
         chat.title,
@@ -535,6 +540,7 @@ async def challenge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         driver.now(),
         update.update_id,
         grace_seconds=driver.limits.grace_seconds,
+        deck_id=deck.id if deck is not None else None,
     )
     if isinstance(result, GroupNotice):
         await _reply(context, update, render_group.notice(result))

@@ -30,6 +30,9 @@ SATURDAY = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
         (["5", "20s"], ChallengeRequest(5, 20)),
         (["1", "10"], ChallengeRequest(1, 10)),
         (["30", "300"], ChallengeRequest(30, 300)),
+        (["5", "20", "systems-for-ml"], ChallengeRequest(5, 20, "systems-for-ml")),
+        (["5", "Systems", "for", "ML"], ChallengeRequest(5, 30, "Systems for ML")),
+        (["biology"], ChallengeRequest(10, 30, "biology")),
     ],
 )
 def test_challenge_arguments_within_the_limits_are_read(
@@ -45,10 +48,9 @@ def test_challenge_arguments_within_the_limits_are_read(
         (["31"], "1 to 30 questions"),
         (["5", "9"], "10 to 300 seconds"),
         (["5", "301"], "10 to 300 seconds"),
-        (["five"], "Use /challenge [questions] [seconds]"),
-        (["-3"], "Use /challenge [questions] [seconds]"),
-        (["5", "fast"], "Use /challenge [questions] [seconds]"),
-        (["1", "2", "3"], "Use /challenge [questions] [seconds]"),
+        (["5s"], "Use /challenge [questions] [seconds] [deck]"),
+        (["1", "2", "3"], "Use /challenge [questions] [seconds] [deck]"),
+        (["1", "20", "30", "deck"], "Use /challenge [questions] [seconds] [deck]"),
     ],
 )
 def test_out_of_range_or_malformed_arguments_get_a_clear_message(

@@ -205,6 +205,9 @@ def test_a_question_nobody_answers_times_out_and_only_the_starter_or_an_admin_ca
         assert "1 to 30 questions" in (
             api.wait_for_message(group, contains="Use /challenge").text or ""
         )
+        api.send_text(bob, "/challenge 2 <b>biology</b>", chat=group)
+        unknown = api.wait_for_message(group, contains="There is no deck called").text or ""
+        assert "“<b>biology</b>”" in unknown  # the user's text, shown as text
 
         api.send_text(ann, "/challenge 3 60", chat=group)
         api.wait_for_message(group, contains="Question 1/3")

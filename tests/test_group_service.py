@@ -35,7 +35,7 @@ from bot.group_service import (
     group_standings_for_user,
 )
 from bot.group_storage import challenge_answers, group_players
-from bot.storage import Store
+from bot.storage import Store, UserProfile
 
 CHAT = -4001
 ANN = Player(1, "Ann", "ann")
@@ -315,6 +315,50 @@ async def test_a_reply_that_beats_the_recording_of_the_question_message_still_co
     assert shown is not None
     assert late_old == GroupNotice("closed_question")  # once recorded, the old rules hold
     assert other == GroupNotice("not_the_question")
+
+
+OTHER_DECK = Deck(
+    id="hardware",
+    name="Hardware basics",
+    cards=[Card(id="tpu", question="Google's accelerator?", points=[Point("TPU")])],
+)
+
+
+@pytest.mark.parametrize(
+    ("named", "found"),
+    [
+        ("hardware", "hardware"),
+        ("Hardware Basics", "hardware"),
+        ("hard", "hardware"),  # a unique start
+        (DECK.id, DECK.id),
+        ("biology", None),
+    ],
+)
+def test_a_deck_is_found_by_id_name_or_unique_start(
+    store: Store, named: str, found: str | None
+) -> None:
+    service = GroupService(store, [DECK, OTHER_DECK])
+    deck = service.find_deck(named)
+    assert (deck.id if deck else None) == found
+
+
+async def test_a_challenge_uses_the_named_deck_else_the_starters_own_deck(
+    store: Store, now: datetime, updates: Updates
+) -> None:
+    service = GroupService(store, [DECK, OTHER_DECK], rng=random.Random(7))
+    named = await service.start_challenge(
+        CHAT, "Study group", ANN, ChallengeRequest(3, 30), now, updates(), deck_id="hardware"
+    )
+    assert isinstance(named, ChallengeStarted) and named.deck_name == "Hardware basics"
+    assert named.questions == 1  # the deck has one card
+
+    async with store.transaction() as tx:  # Bob chose the hardware deck in his private chat
+        await tx.upsert_user(UserProfile(user_id=BOB.user_id, first_name="Bob"), now)
+        await tx.set_user_deck(BOB.user_id, "hardware")
+    his = await start(service, now, updates, chat=CHAT - 1, by=BOB)
+    hers = await start(service, now, updates, chat=CHAT - 2, by=ANN)
+    assert his.deck_name == "Hardware basics"
+    assert hers.deck_name == DECK.name  # no choice made: the first deck
 
 
 async def test_answers_after_the_deadline_or_without_a_challenge_are_refused(
