@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -90,9 +89,9 @@ class ChallengeLimits:
     posting_lease_seconds: float = DEFAULT_POSTING_LEASE_SECONDS
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ChallengeLimits:
-        """Read the test and tuning knobs (QUIZBOT_MIN_QUESTION_SECONDS and friends)."""
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> ChallengeLimits:
+        """Read the test and tuning knobs (QUIZBOT_MIN_QUESTION_SECONDS and friends) from
+        ``env``; ``bot.config.Settings.from_env`` hands it the environment."""
         minimum = int(_env_number(env, MIN_SECONDS_ENV, MIN_SECONDS, 1))
         limits = cls(
             min_seconds=min(minimum, MAX_SECONDS),

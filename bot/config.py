@@ -7,15 +7,54 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.cards import BUNDLED_CARDS
+from bot.cards import BUNDLED_CARDS, CARDS_SETTING
 from bot.cards import parse_cards_setting as parse_paths
+from bot.challenge import ChallengeLimits
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 
 
+def card_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+    """The decks to load: QUIZBOT_CARDS (files or folders), else the bundled cards.yaml."""
+    env = os.environ if env is None else env
+    return parse_paths(env.get(CARDS_SETTING, "")) or [BUNDLED_CARDS]
+
+
+def practice_db_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``quizbot practice`` keeps its SQLite file: QUIZBOT_PRACTICE_DB, else ~/.quizbot."""
+    env = os.environ if env is None else env
+    configured = env.get("QUIZBOT_PRACTICE_DB")
+    return Path(configured) if configured else Path.home() / ".quizbot" / "practice.db"
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """Settings of the review feature.
+
+    ``QUIZBOT_FSRS_FUZZ`` (default on) switches FSRS interval fuzzing; tests turn it off.
+    ``QUIZBOT_CLOCK_OFFSET_SECONDS`` (tests only) shifts the bot's clock, so an end-to-end test
+    can make a reminder fall due now while the real JobQueue schedules it.
+    """
+
+    fuzzing: bool = True
+    clock_offset_seconds: float = 0.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReviewOptions:
+        fuzz = (env.get("QUIZBOT_FSRS_FUZZ") or "1").strip().lower()
+        if fuzz not in {"0", "1", "true", "false", "on", "off", "yes", "no"}:
+            raise ConfigError("QUIZBOT_FSRS_FUZZ must be 1 or 0.")
+        offset_text = (env.get("QUIZBOT_CLOCK_OFFSET_SECONDS") or "0").strip()
+        try:
+            offset = float(offset_text)
+        except ValueError:
+            raise ConfigError("QUIZBOT_CLOCK_OFFSET_SECONDS must be a number of seconds.") from None
+        return cls(fuzzing=fuzz in {"1", "true", "on", "yes"}, clock_offset_seconds=offset)
 
 
 @dataclass(frozen=True)
@@ -32,11 +71,13 @@ class Settings:
     webhook_secret: str | None = None
     listen: str = "0.0.0.0"
     port: int = 8080
+    challenges: ChallengeLimits = field(default_factory=ChallengeLimits)
+    reviews: ReviewOptions = field(default_factory=ReviewOptions)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        cards = parse_paths(env.get("QUIZBOT_CARDS", "")) or [BUNDLED_CARDS]
+        cards = card_paths(env)
         admins: set[int] = set()
         for part in env.get("QUIZBOT_ADMINS", "").replace(",", " ").split():
             if not part.lstrip("-").isdigit():
@@ -56,6 +97,8 @@ class Settings:
             api_base_url=(env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/"),
             log_level=(env.get("QUIZBOT_LOG_LEVEL") or "INFO").upper(),
             admins=frozenset(admins),
+            challenges=ChallengeLimits.from_env(env),
+            reviews=ReviewOptions.from_env(env),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:

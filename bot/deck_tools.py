@@ -6,7 +6,6 @@ a bad deck file is a normal outcome here, never a traceback.
 
 from __future__ import annotations
 
-import os
 import re
 import string
 import sys
@@ -15,25 +14,17 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.cards import (
-    BUNDLED_CARDS,
-    CARDS_SETTING,
     Card,
     Deck,
     DeckError,
     collect_decks,
     is_slug,
-    parse_cards_setting,
     parse_deck,
 )
+from bot.config import card_paths
 from bot.importer import IMPERATIVE_VERBS, is_table, parse_table, parse_text, slugify, to_yaml
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’…–—")
-
-
-def default_card_paths() -> list[Path]:
-    """What ``check`` and the bot load when no path is given: QUIZBOT_CARDS, else cards.yaml."""
-    setting = os.environ.get(CARDS_SETTING, "")
-    return parse_cards_setting(setting) or [BUNDLED_CARDS]
 
 
 def _normalise(text: str) -> str:
@@ -95,7 +86,7 @@ def _count(number: int, noun: str) -> str:
 
 def run_check(paths: Sequence[str | Path], out: TextIO) -> int:
     """Validate decks, print a summary per deck, warnings, and every problem; 1 on problems."""
-    decks, problems = collect_decks(list(paths) or default_card_paths())
+    decks, problems = collect_decks(list(paths) or card_paths())
     warnings = [
         warning for deck in decks for card in deck.cards for warning in card_warnings(deck, card)
     ]

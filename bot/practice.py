@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import getpass
 import html
-import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from typing import TextIO
 
 from bot import render
 from bot.cards import Deck, DeckError, load_decks
-from bot.config import Settings, parse_paths
+from bot.config import Settings, parse_paths, practice_db_path
 from bot.quiz import MAX_ROUND_SIZE
 from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage import Store, UserProfile
@@ -31,13 +30,6 @@ AFTER_FEEDBACK = "[Enter] next   :right  I was right   :stop  end the round"
 def plain(markup_text: str) -> str:
     """HTML message text as terminal text."""
     return html.unescape(re.sub(r"<[^>]+>", "", markup_text))
-
-
-def default_db_path() -> Path:
-    configured = os.environ.get("QUIZBOT_PRACTICE_DB")
-    if configured:
-        return Path(configured)
-    return Path.home() / ".quizbot" / "practice.db"
 
 
 class Terminal:
@@ -165,7 +157,7 @@ def run_practice(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     if not 1 <= args.cards <= MAX_ROUND_SIZE:
         print(f"quizbot: a round has 1 to {MAX_ROUND_SIZE} cards (-n).", file=sys.stderr)
         return 2
-    db_path = Path(args.db) if args.db else default_db_path()
+    db_path = Path(args.db) if args.db else practice_db_path()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return asyncio.run(_practice(args, decks, db_path, stdin, out))

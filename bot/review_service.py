@@ -10,16 +10,13 @@ to its next time, which makes them at-most-once per reminder per local day (see
 from __future__ import annotations
 
 import logging
-import os
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from bot import quiz
 from bot.cards import Card, Deck
-from bot.config import ConfigError
 from bot.grading import grade
 from bot.group_storage import ChallengeRepo
 from bot.reminders import (
@@ -66,32 +63,6 @@ log = logging.getLogger(__name__)
 CATCH_UP = timedelta(hours=2)
 #: An open round this old no longer stops a reminder from opening a fresh one.
 STALE_ROUND = timedelta(hours=12)
-
-
-@dataclass(frozen=True)
-class ReviewOptions:
-    """Settings of this feature, read from the environment in one place.
-
-    ``QUIZBOT_FSRS_FUZZ`` (default on) switches FSRS interval fuzzing; tests turn it off.
-    ``QUIZBOT_CLOCK_OFFSET_SECONDS`` (tests only) shifts the bot's clock, so an end-to-end test
-    can make a reminder fall due now while the real JobQueue schedules it.
-    """
-
-    fuzzing: bool = True
-    clock_offset_seconds: float = 0.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ReviewOptions:
-        env = os.environ if env is None else env
-        fuzz = (env.get("QUIZBOT_FSRS_FUZZ") or "1").strip().lower()
-        if fuzz not in {"0", "1", "true", "false", "on", "off", "yes", "no"}:
-            raise ConfigError("QUIZBOT_FSRS_FUZZ must be 1 or 0.")
-        offset_text = (env.get("QUIZBOT_CLOCK_OFFSET_SECONDS") or "0").strip()
-        try:
-            offset = float(offset_text)
-        except ValueError:
-            raise ConfigError("QUIZBOT_CLOCK_OFFSET_SECONDS must be a number of seconds.") from None
-        return cls(fuzzing=fuzz in {"1", "true", "on", "yes"}, clock_offset_seconds=offset)
 
 
 # --- FSRS inside the quiz's transactions ------------------------------------------------------

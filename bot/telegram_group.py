@@ -752,7 +752,7 @@ async def start_group_service(application: Application, runtime: Runtime) -> Non
 
 def register_group_handlers(application: Application, runtime: Runtime) -> None:
     """Add the group handlers, menu commands and the start-up hook that resumes challenges."""
-    limits = ChallengeLimits.from_env()
+    limits = runtime.settings.challenges
     application.bot_data[DRIVER_KEY] = ChallengeDriver(application, runtime, limits)
     runtime.commands.extend(MENU_COMMANDS)
     runtime.on_startup.append(start_group_service)

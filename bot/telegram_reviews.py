@@ -37,12 +37,12 @@ from telegram.ext import (
 )
 
 from bot import charts, quiz, render, render_reviews
+from bot.config import ReviewOptions
 from bot.reminders import USAGE, ReminderInputError, parse_hours, parse_remind
 from bot.render import Reply
 from bot.review_service import (
     ClosedQuestion,
     ReminderJob,
-    ReviewOptions,
     ReviewService,
     SpacedRepetition,
 )
@@ -540,7 +540,7 @@ class PrivateChatMemberHandler(ChatMemberHandler[ContextTypes.DEFAULT_TYPE, None
 
 def register_review_handlers(application: Application, runtime: Runtime) -> None:
     """Add the review feature's handlers, commands and start-up work."""
-    options = ReviewOptions.from_env()
+    options = runtime.settings.reviews
     if options.clock_offset_seconds:
         log.warning(
             "QUIZBOT_CLOCK_OFFSET_SECONDS=%s: the bot's clock is shifted (tests only)",
