@@ -9,7 +9,8 @@ the returned action says; because the whole state is stored, a restarted bot res
 Replicas: every replica may drive every challenge. ``advance`` hands out each group message (a
 question, its results, the final standings) to one replica only, under a claim with a lease
 (``bot.challenge.may_post``); the others get ``Wait`` until the lease ends, and take the message
-over if it was not posted by then (the replica crashed).
+over if it was not posted by then (the replica crashed). A replica whose send takes long keeps
+its lease with ``renew_posting``.
 """
 
 from __future__ import annotations
@@ -172,6 +173,11 @@ class ShowQuestion:
 
     question: QuestionView
 
+    @property
+    def step(self) -> str:
+        """The claimed step; ``renew_posting`` it while the send lasts."""
+        return rules.question_step(self.question.position)
+
 
 @dataclass(frozen=True)
 class WaitForClose:
@@ -186,12 +192,20 @@ class Announce:
 
     results: ResultsView
 
+    @property
+    def step(self) -> str:
+        return rules.results_step(self.results.position)
+
 
 @dataclass(frozen=True)
 class Finish:
     """Post the final standings, then ``complete``."""
 
     final: FinalView
+
+    @property
+    def step(self) -> str:
+        return rules.FINAL_STEP
 
 
 @dataclass(frozen=True)
@@ -518,11 +532,12 @@ class GroupService:
             assert challenge is not None
             question = await repo.question(question_id)
             assert question is not None
+            # (A reply that raced the recording may have answered already: the clock still
+            # starts now, when players can first see the question.)
             first_show = (
                 question.message_id is None
                 and question.state == OPEN
                 and question.first_full_user_id is None
-                and await repo.answer_count(question_id) == 0
             )
             if first_show:
                 await repo.set_question_shown(
@@ -572,6 +587,14 @@ class GroupService:
                         rules.results_step(question.position),
                         paused_until=now + timedelta(seconds=self.break_seconds),
                     )
+
+    async def renew_posting(self, challenge_id: int, step: str, now: datetime) -> bool:
+        """This replica is still sending ``step`` (rate limits, flood waits): its lease runs
+        ``lease_seconds`` from ``now`` again. False when it no longer holds that claim."""
+        async with self.store.transaction() as tx:
+            return await ChallengeRepo(tx).renew_posting(
+                challenge_id, step, self.replica, rules.lease_until(now, self.lease_seconds)
+            )
 
     async def posting_failed(self, challenge_id: int) -> bool:
         """Sending what ``advance`` handed out failed: give the claim back, so the retry (by
@@ -624,11 +647,12 @@ class GroupService:
         update_id: int | None = None,
         *,
         reply_to: int | None = None,
+        reply_sent_at: datetime | None = None,
     ) -> AnswerAccepted | GroupNotice:
         """Grade a player's first answer to the open question and record it, exactly once.
 
-        ``reply_to`` is the message the player replied to (None for ``/a``): only a reply to
-        the open question counts.
+        ``reply_to`` is the message the player replied to (None for ``/a``), sent at
+        ``reply_sent_at``: only a reply to the open question counts.
         """
         answer_text = text.strip()[:MAX_ANSWER_CHARS]
         async with self.store.transaction() as tx:
@@ -645,10 +669,19 @@ class GroupService:
                 else None
             )
             if reply_to is not None and replied is None:
-                if question is None or question.state != OPEN or question.message_id is not None:
+                # The question may be out with its message id not recorded yet (a quick reply
+                # raced question_shown): a reply to a bot message sent since the question was
+                # opened can only be to it. Telegram dates are whole seconds, hence the second.
+                racing = (
+                    question is not None
+                    and question.state == OPEN
+                    and question.message_id is None
+                    and reply_sent_at is not None
+                    and reply_sent_at >= question.asked_at - timedelta(seconds=1)
+                )
+                if not racing:
                     return GroupNotice("not_the_question")  # a reply to another bot message
-                # The question is out but its message id not recorded yet (a quick reply raced
-                # question_shown): the only bot message it can answer is that question.
+                assert question is not None
                 replied = question.question_id
             if challenge is None:
                 return GroupNotice("closed_question" if replied else "no_challenge")

@@ -12,7 +12,8 @@ Replicas (webhook mode on PostgreSQL) each drive the challenges they hear of: th
 answers ``/challenge``, any that takes an answer (it keeps a close job too), and, every posting
 lease, any running challenge it has no job for. ``advance`` hands each group message to one
 replica only (a claim with a lease), so a message is posted once; the others wait and take it
-over if its claim lapses unposted.
+over if its claim lapses unposted. While a send lasts (rate limits and flood waits can outlast a
+lease) the replica renews its claim's lease, so nobody takes over a message still on its way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -64,6 +66,7 @@ from bot.challenge import (
     Period,
     parse_challenge_args,
     parse_period,
+    renewal_interval,
 )
 from bot.group_service import (
     Announce,
@@ -146,7 +149,8 @@ class ChallengeDriver:
     """Runs challenges: does what ``GroupService.advance`` says and keeps their jobs.
 
     One asyncio lock per challenge keeps this process from driving a challenge twice at once;
-    the database's conditional updates keep replicas (and racing jobs) correct.
+    the database's conditional updates keep replicas (and racing jobs) correct. Resuming and
+    adopting drive each challenge in a task of its own, so one that waits holds up no other.
     """
 
     def __init__(self, application: Application, runtime: Runtime, limits: ChallengeLimits) -> None:
@@ -155,6 +159,10 @@ class ChallengeDriver:
         self.limits = limits
         self._locks: dict[int, asyncio.Lock] = {}
         self._failures: dict[int, int] = {}
+        #: Drives started by ``resume`` and ``adopt``, by challenge, while they run.
+        self._background: dict[int, asyncio.Task[None]] = {}
+        #: Lease renewals of the claims being sent (kept so they are not garbage-collected).
+        self._heartbeats: set[asyncio.Task[None]] = set()
 
     @property
     def service(self) -> GroupService:
@@ -232,6 +240,52 @@ class ChallengeDriver:
                 log.debug("could not edit message %d in chat %d: %s", message_id, chat_id, problem)
             return False
 
+    @asynccontextmanager
+    async def _keeping_claim(self, challenge_id: int, step: str) -> AsyncIterator[None]:
+        """Renew this replica's lease on ``step`` while the body (its send) runs, however that
+        ends: a send held up by rate limits is not taken over by another replica meanwhile."""
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(
+            self._renew_lease(challenge_id, step, done), name=f"challenge:{challenge_id}:lease"
+        )
+        self._heartbeats.add(heartbeat)
+        heartbeat.add_done_callback(self._heartbeats.discard)
+        try:
+            yield
+        finally:
+            done.set()
+            # Let a renewal under way finish rather than cancel it mid-query; asyncio.wait
+            # (unlike awaiting the task) leaves it running if this task is cancelled meanwhile.
+            await asyncio.wait([heartbeat])
+
+    async def _renew_lease(self, challenge_id: int, step: str, done: asyncio.Event) -> None:
+        interval = renewal_interval(self.service.lease_seconds)
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                renewed = await self.service.renew_posting(challenge_id, step, self.now())
+            except Exception as problem:  # the database is down: try again next time
+                log.warning(
+                    "challenge %d: could not renew the claim on %s: %s", challenge_id, step, problem
+                )
+                continue
+            if not renewed:
+                log.warning(
+                    "challenge %d: lost the claim on %s while still sending it", challenge_id, step
+                )
+                return
+
+    async def _post(
+        self, challenge_id: int, step: str, chat_id: int, reply: Reply
+    ) -> Message | None:
+        """Send the message of a claimed step, keeping the claim for as long as that takes."""
+        async with self._keeping_claim(challenge_id, step):
+            return await self.send(chat_id, reply)
+
     # --- the life of a challenge -------------------------------------------------------------
 
     def _lock(self, challenge_id: int) -> asyncio.Lock:
@@ -292,20 +346,27 @@ class ChallengeDriver:
                 self.schedule_drive(challenge_id, max(action.until, self.now()))
                 return
             if isinstance(action, ShowQuestion):
-                await self._show(action.question)
+                await self._show(action)
                 return
             if isinstance(action, WaitForClose):
                 self.schedule_question(action.question, countdown=countdown)
                 return
             if isinstance(action, Announce):
                 results = action.results
-                sent = await self.send(results.chat_id, render_group.results(results))
+                sent = await self._post(
+                    challenge_id, action.step, results.chat_id, render_group.results(results)
+                )
                 if sent is None:
                     return
                 await self.service.results_posted(results.question_id, self.now())
                 continue  # Wait for the pause, then the next question
             if isinstance(action, Finish):
-                sent = await self.send(action.final.chat_id, render_group.final(action.final))
+                sent = await self._post(
+                    challenge_id,
+                    action.step,
+                    action.final.chat_id,
+                    render_group.final(action.final),
+                )
                 if sent is None:
                     return
                 await self.service.complete(challenge_id, self.now())
@@ -317,8 +378,11 @@ class ChallengeDriver:
                 )
                 continue  # the next advance is Idle: clean up
 
-    async def _show(self, view: QuestionView) -> None:
-        message = await self.send(view.chat_id, render_group.question(view, self.now()))
+    async def _show(self, action: ShowQuestion) -> None:
+        view = action.question
+        message = await self._post(
+            view.challenge_id, action.step, view.chat_id, render_group.question(view, self.now())
+        )
         if message is None:
             return
         shown = await self.service.question_shown(
@@ -449,14 +513,37 @@ class ChallengeDriver:
             log.warning("could not set the group commands: %s", problem)
         for challenge_id in await self.service.running_challenges():
             log.info("resuming challenge %d", challenge_id)
-            await self.drive(challenge_id, countdown=True)
+            self._drive_in_background(challenge_id, countdown=True)
 
     async def adopt(self) -> None:
         """Drive every running challenge this replica has no job for: another replica may have
-        started it and gone, leaving a claim to take over or a question to close."""
+        started it and gone, leaving a claim to take over or a question to close.
+
+        Each drive runs in a task of its own, so a challenge waiting on its lock or a flood wait
+        holds up neither the others nor the next adoption; one whose drive is still under way
+        in this replica is left to it.
+        """
         for challenge_id in await self.service.running_challenges():
-            if not self.jobs.jobs(f"^{self._job_prefix(challenge_id)}"):
-                await self.drive(challenge_id)
+            if self._driving(challenge_id) or self.jobs.jobs(f"^{self._job_prefix(challenge_id)}"):
+                continue
+            self._drive_in_background(challenge_id)
+
+    def _driving(self, challenge_id: int) -> bool:
+        """A drive of this challenge is under way (or about to start) in this replica."""
+        lock = self._locks.get(challenge_id)
+        return challenge_id in self._background or (lock is not None and lock.locked())
+
+    def _drive_in_background(self, challenge_id: int, *, countdown: bool = False) -> None:
+        task = self.application.create_task(
+            self.drive(challenge_id, countdown=countdown), name=f"challenge:{challenge_id}:drive"
+        )
+        self._background[challenge_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._background.get(challenge_id) is done:
+                del self._background[challenge_id]
+
+        task.add_done_callback(forget)
 
 
 # --- jobs -------------------------------------------------------------------------------------
@@ -557,7 +644,10 @@ async def challenge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def _answer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, reply_to: int | None
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    reply_to: Message | None,
 ) -> None:
     driver = _driver(context)
     message = update.effective_message
@@ -566,7 +656,13 @@ async def _answer(
         await _reply(context, update, render_group.NOTICES["anonymous"])
         return
     result = await driver.service.answer(
-        chat.id, player_of(update), text, driver.now(), update.update_id, reply_to=reply_to
+        chat.id,
+        player_of(update),
+        text,
+        driver.now(),
+        update.update_id,
+        reply_to=reply_to.message_id if reply_to is not None else None,
+        reply_sent_at=reply_to.date if reply_to is not None else None,
     )
     if isinstance(result, AnswerAccepted):
         # Also on a replica that did not post the question: it then closes the question too
@@ -589,7 +685,7 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     target = message.reply_to_message
     if target is None or target.from_user is None or target.from_user.id != context.bot.id:
         return
-    await _answer(update, context, message.text or "", target.message_id)
+    await _answer(update, context, message.text or "", target)
 
 
 async def _is_admin(context: ContextTypes.DEFAULT_TYPE, update: Update) -> bool:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from bot import challenge as rules
 from bot.cards import Card, Deck, Point
 from bot.challenge import ChallengeRequest, Period
 from bot.group_service import (
@@ -301,18 +302,33 @@ async def test_a_reply_that_beats_the_recording_of_the_question_message_still_co
     first = await ask(service, started.challenge_id, now, 10)
     await service.close_question(first.question_id, now + timedelta(seconds=30))
     await finish_question(service, started.challenge_id, now + timedelta(seconds=30))
+    results_sent = now + timedelta(seconds=30)
     later = now + timedelta(seconds=35)
     action = await service.advance(started.challenge_id, later)
     assert isinstance(action, ShowQuestion)
-    # Message 20 (the question) is out, and a player replies before question_shown records it.
-    quick = await service.answer(
-        CHAT, ANN, answer_for(action.question, FULL), later, updates(), reply_to=20
+    # The question goes out slowly (flood control); message 20 is it, sent 20 s later.
+    sent = later + timedelta(seconds=20)
+    # Bob replies to the old results message meanwhile: that is no answer to question 2 ...
+    to_results = await service.answer(
+        CHAT, BOB, "gg", sent, updates(), reply_to=19, reply_sent_at=results_sent
     )
-    shown = await service.question_shown(action.question.question_id, CHAT, 20, later)
-    late_old = await service.answer(CHAT, BOB, "latency", later, updates(), reply_to=10)
-    other = await service.answer(CHAT, BOB, "gg", later, updates(), reply_to=15)
-    assert isinstance(quick, AnswerAccepted) and quick.verdict == "correct"
+    # ... while Ann, quicker than the bot's bookkeeping, replies to the new question.
+    quick = await service.answer(
+        CHAT,
+        ANN,
+        answer_for(action.question, PARTIAL),
+        sent,
+        updates(),
+        reply_to=20,
+        reply_sent_at=sent.replace(microsecond=0),  # Telegram dates are whole seconds
+    )
+    shown = await service.question_shown(action.question.question_id, CHAT, 20, sent)
+    late_old = await service.answer(CHAT, BOB, "latency", sent, updates(), reply_to=10)
+    other = await service.answer(CHAT, BOB, "gg", sent, updates(), reply_to=15)
+    assert to_results == GroupNotice("not_the_question")
+    assert isinstance(quick, AnswerAccepted) and quick.verdict == "partial"
     assert shown is not None
+    assert shown.closes_at == sent + timedelta(seconds=30)  # the clock starts when it is seen
     assert late_old == GroupNotice("closed_question")  # once recorded, the old rules hold
     assert other == GroupNotice("not_the_question")
 
@@ -833,3 +849,76 @@ async def test_a_replica_whose_send_failed_gives_its_claim_back_so_the_retry_pos
     retried = await b.advance(started.challenge_id, now + timedelta(seconds=5))
     assert isinstance(retried, ShowQuestion)
     assert retried.question.question_id == claimed.question.question_id
+
+
+async def test_a_holder_renewing_its_claim_keeps_other_replicas_waiting_until_the_new_end(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    a, b = replicas
+    lease = timedelta(seconds=a.lease_seconds)
+    started = await start(a, now, updates, questions=1)
+    claimed = await a.advance(started.challenge_id, now)
+    assert isinstance(claimed, ShowQuestion) and claimed.step == "question 1"
+
+    renewed_at = now + timedelta(seconds=40)
+    assert await a.renew_posting(started.challenge_id, claimed.step, renewed_at)
+    # Past the first lease B still waits, for the renewed lease; then it takes over.
+    assert await b.advance(started.challenge_id, now + lease) == Wait(renewed_at + lease)
+    taken = await b.advance(started.challenge_id, renewed_at + lease)
+    assert isinstance(taken, ShowQuestion) and taken.question == claimed.question
+
+
+async def test_a_renewal_by_another_replica_or_for_another_step_leaves_the_lease_as_it_was(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    a, b = replicas
+    lease = timedelta(seconds=a.lease_seconds)
+    started = await start(a, now, updates, questions=2)
+    claimed = await a.advance(started.challenge_id, now)
+    assert isinstance(claimed, ShowQuestion)
+
+    later = now + timedelta(seconds=40)
+    assert not await b.renew_posting(started.challenge_id, "question 1", later)
+    assert not await a.renew_posting(started.challenge_id, "question 2", later)
+    assert not await a.renew_posting(started.challenge_id, "results 1", later)
+    assert await b.advance(started.challenge_id, later) == Wait(now + lease)
+    taken = await b.advance(started.challenge_id, now + lease)
+    assert isinstance(taken, ShowQuestion)
+    # A's claim is gone now: it cannot renew it back from under B.
+    assert not await a.renew_posting(started.challenge_id, "question 1", now + lease)
+    assert await a.advance(started.challenge_id, now + lease) == Wait(now + lease + lease)
+
+
+async def test_a_posted_message_has_no_claim_left_to_renew(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    a, _ = replicas
+    started = await start(a, now, updates, questions=1)
+    claimed = await a.advance(started.challenge_id, now)
+    assert isinstance(claimed, ShowQuestion)
+    await a.question_shown(claimed.question.question_id, CHAT, 10, now)
+    assert not await a.renew_posting(started.challenge_id, claimed.step, now)
+
+
+async def test_a_send_outlasting_its_lease_while_the_holder_renews_it_is_posted_once(
+    replicas: tuple[GroupService, GroupService], now: datetime, updates: Updates
+) -> None:
+    """A's send waits out rate limits for three leases; renewing every third of a lease (as
+    the driver does while it sends) keeps B waiting all along, and B never gets the message."""
+    a, b = replicas
+    lease = a.lease_seconds
+    started = await start(a, now, updates, questions=1)
+    claimed = await a.advance(started.challenge_id, now)
+    assert isinstance(claimed, ShowQuestion)
+
+    beat = timedelta(seconds=rules.renewal_interval(lease))
+    clock = now
+    while clock < now + timedelta(seconds=3 * lease):
+        clock += beat
+        assert await a.renew_posting(started.challenge_id, claimed.step, clock)
+        # B's adopt and drive jobs look in just before A's next renewal.
+        waiting = await b.advance(started.challenge_id, clock + beat - timedelta(seconds=1))
+        assert waiting == Wait(clock + timedelta(seconds=lease))
+
+    await a.question_shown(claimed.question.question_id, CHAT, 10, clock)
+    assert isinstance(await b.advance(started.challenge_id, clock), WaitForClose)
