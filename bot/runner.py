@@ -182,20 +182,11 @@ async def receive_webhooks(
 
 def run_health(args: argparse.Namespace) -> int:
     """Exit 0 when the configured database answers a query; used by the Docker HEALTHCHECK."""
-    from bot.storage import create_engine_for
+    from bot.storage import ping_database
 
     url = args.database_url or Settings.from_env().database_url
-
-    async def ping() -> None:
-        engine = create_engine_for(url)
-        try:
-            async with engine.connect() as conn:
-                await conn.exec_driver_sql("SELECT 1")
-        finally:
-            await engine.dispose()
-
     try:
-        asyncio.run(asyncio.wait_for(ping(), timeout=10))
+        asyncio.run(asyncio.wait_for(ping_database(url), timeout=10))
     except (SQLAlchemyError, OSError, TimeoutError) as problem:
         print(f"unhealthy: database {safe_url(url)}: {problem.__class__.__name__}", file=sys.stderr)
         return 1

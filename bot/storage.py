@@ -419,8 +419,13 @@ class Tx:
         ).all()
         old = list(itertools.takewhile(lambda row: row.processed_at < before, rows))
         if old:
+            # A claim whose update still waits in the inbox (the bot was down all that time)
+            # is kept until that update has been handled again.
             await self.conn.execute(
-                processed_updates.delete().where(processed_updates.c.update_id <= old[-1].update_id)
+                processed_updates.delete().where(
+                    processed_updates.c.update_id <= old[-1].update_id,
+                    processed_updates.c.update_id.not_in(select(inbox.c.update_id)),
+                )
             )
         return len(old)
 
@@ -669,6 +674,44 @@ def _add_columns(table_name: str, *names: str) -> Migration:
     return migration
 
 
+def _streak_days_to_local_days(conn: Connection) -> None:
+    """Streak days used to be UTC days; they are now the user's own days.
+
+    For each user with a time zone, the day of their last answer is re-read in that zone, so
+    that the upgrade neither breaks nor stretches a running streak.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    settings = metadata.tables.get("study_settings")
+    if settings is None or not inspect(conn).has_table("study_settings"):
+        return
+    last_answer = (
+        select(func.max(answers.c.answered_at))
+        .where(answers.c.user_id == users.c.user_id)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        select(users.c.user_id, users.c.streak_last_day, settings.c.timezone, last_answer)
+        .join(settings, settings.c.chat_id == users.c.user_id)
+        .where(settings.c.timezone.is_not(None), users.c.streak_last_day.is_not(None))
+    ).all()
+    for user_id, last_day, timezone, answered_at in rows:
+        if answered_at is None:
+            continue
+        if answered_at.tzinfo is None:
+            answered_at = answered_at.replace(tzinfo=UTC)
+        answered_at = answered_at.astimezone(UTC)
+        if answered_at.date() != last_day:
+            continue  # not the answer that set the day: leave it
+        try:
+            local_day = answered_at.astimezone(ZoneInfo(timezone)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        conn.execute(
+            update(users).where(users.c.user_id == user_id).values(streak_last_day=local_day)
+        )
+
+
 #: Modules that define more tables on ``metadata``; imported before the schema is checked.
 TABLE_MODULES = ("bot.group_storage", "bot.review_storage")
 
@@ -691,6 +734,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
         "challenge posting claims",
         _add_columns("challenges", "posting_step", "posting_by", "posting_until", "paused_until"),
     ),
+    (7, "streak days in the user's time zone", _streak_days_to_local_days),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -740,6 +784,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    mode = cursor.fetchone()
+    if mode is not None and str(mode[0]).lower() not in ("wal", "memory"):
+        # Some network and overlay filesystems cannot do WAL: writers then wait for readers.
+        log.warning("SQLite could not switch to WAL mode (it uses %s); use a local disk", mode[0])
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -762,6 +810,34 @@ def _tune_sqlite(engine: Engine) -> None:
     event.listen(engine, "begin", _sqlite_begin_immediate)
 
 
+def _sqlite_read_check(engine: Engine) -> None:
+    """Read the schema without a transaction: no BEGIN, and WAL readers block no writer."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT count(*) FROM sqlite_master")
+        cursor.close()
+    finally:
+        raw.close()
+
+
+async def ping_database(url: str) -> None:
+    """Raise if the database at ``url`` cannot be reached; no schema work (``quizbot health``)."""
+    inline = create_inline_engine_for(url)
+    if inline is not None:
+        try:
+            _sqlite_read_check(inline)
+        finally:
+            inline.dispose()
+        return
+    engine = create_engine_for(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
 def _is_sqlite_lock_error(error: OperationalError) -> bool:
     message = str(error.orig).lower()
     return "locked" in message or "busy" in message
@@ -778,9 +854,14 @@ def create_engine_for(url: str) -> AsyncEngine:
 
 
 def create_inline_engine_for(url: str) -> Engine | None:
-    """For SQLite, a synchronous engine on the same file for units of work; else None."""
+    """For a SQLite file, a synchronous engine on it for units of work; else None.
+
+    An in-memory database lives in one connection, so it keeps to the aiosqlite engine.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        return None
+    if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
         return None
     engine = create_engine(
         parsed.set(drivername="sqlite+pysqlite"),
@@ -842,12 +923,14 @@ class Store:
         deadline = loop.time() + SQLITE_LOCK_WAIT_SECONDS
         pause = 0.005
         while True:
-            conn = self.inline_engine.connect()
+            conn = None
             try:
+                conn = self.inline_engine.connect()
                 conn.begin()
                 return conn
             except OperationalError as error:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 if not _is_sqlite_lock_error(error) or loop.time() >= deadline:
                     raise
             await asyncio.sleep(pause)
@@ -858,7 +941,10 @@ class Store:
             return await work(tx)
 
     async def ping(self) -> None:
-        """Raise if the database cannot be reached."""
+        """Raise if the database cannot be reached (on SQLite without taking the write lock)."""
+        if self.inline_engine is not None:
+            _sqlite_read_check(self.inline_engine)
+            return
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,31 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from bot import storage
-from bot.storage import SCHEMA_VERSION, Store, UserProfile
+from bot.storage import SCHEMA_VERSION, RoundRow, Store, Tx, UserProfile
 
 ANN = UserProfile(user_id=101, first_name="Ann", username="ann")
+
+
+async def _answer_latency(tx: Tx, user_id: int, at: datetime) -> RoundRow:
+    """A round on cards "a" and "b" of deck "d", whose first is answered "latency", correctly."""
+    round_ = await tx.create_round(
+        chat_id=user_id, user_id=user_id, deck_id="d", card_ids=["a", "b"], now=at
+    )
+    await tx.add_answer(
+        round_id=round_.round_id,
+        position=0,
+        user_id=user_id,
+        chat_id=user_id,
+        deck_id="d",
+        card_id="a",
+        answer_text="latency",
+        outcome="answered",
+        verdict="correct",
+        score=1.0,
+        points=10,
+        answered_at=at,
+    )
+    return round_
 
 
 @pytest.fixture
@@ -56,23 +78,7 @@ async def test_a_database_from_the_previous_version_is_upgraded_and_keeps_its_da
     store = await Store.open(database_url)
     async with store.transaction() as tx:
         await tx.upsert_user(ANN, now)
-        round_ = await tx.create_round(
-            chat_id=101, user_id=101, deck_id="d", card_ids=["a", "b"], now=now
-        )
-        await tx.add_answer(
-            round_id=round_.round_id,
-            position=0,
-            user_id=101,
-            chat_id=101,
-            deck_id="d",
-            card_id="a",
-            answer_text="latency",
-            outcome="answered",
-            verdict="correct",
-            score=1.0,
-            points=10,
-            answered_at=now,
-        )
+        round_ = await _answer_latency(tx, ANN.user_id, now)
     # Turn it back into a version-1 database: no response_seconds column, stamped 1.
     async with store.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE answers DROP COLUMN response_seconds"))
@@ -309,3 +315,69 @@ async def test_the_pump_clears_every_claim_past_the_retention_in_batches(
     async with store.transaction() as tx:
         assert await tx.claim_update(10, now) is True
         assert await tx.claim_update(11, now) is False
+
+
+async def test_claims_of_updates_still_in_the_inbox_are_kept(store: Store, now: datetime) -> None:
+    async with store.transaction() as tx:
+        for update_id in (1, 2, 3):
+            await tx.claim_update(update_id, now)
+        await tx.keep_updates([(2, "{}")], now)  # handled once, then the bot was down a week
+    async with store.transaction() as tx:
+        await tx.forget_claims(now + timedelta(days=8))
+    async with store.transaction() as tx:
+        assert [await tx.claim_update(i, now) for i in (1, 2, 3)] == [True, False, True]
+
+
+async def test_on_sqlite_the_health_check_reads_while_another_process_holds_the_write_lock(
+    sqlite_store: Store, sqlite_path: Path
+) -> None:
+    _hold_sqlite_write_lock(sqlite_path, seconds=1.0)
+    started = time.monotonic()
+    await sqlite_store.ping()
+    await storage.ping_database(f"sqlite+aiosqlite:///{sqlite_path}")
+    assert time.monotonic() - started < 0.5  # neither waited for the lock
+
+
+async def test_an_in_memory_sqlite_database_keeps_to_one_engine(now: datetime) -> None:
+    memory = await Store.open("sqlite+aiosqlite://")
+    try:
+        assert memory.inline_engine is None
+        async with memory.transaction() as tx:
+            assert await tx.claim_update(1, now) is True
+        await memory.ping()
+    finally:
+        await memory.close()
+
+
+async def test_upgrading_moves_streak_days_into_each_users_time_zone(
+    database_url: str,
+) -> None:
+    from bot.review_storage import ReviewRepo
+
+    tokyo = UserProfile(user_id=201, first_name="Kei")
+    utc_user = UserProfile(user_id=202, first_name="Ola")
+    late_evening_utc = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # 08:30 on 2 Dec in Tokyo
+    store = await Store.open(database_url)
+    async with store.transaction() as tx:
+        for user in (tokyo, utc_user):
+            await tx.upsert_user(user, late_evening_utc)
+            await _answer_latency(tx, user.user_id, late_evening_utc)
+            # As the old code did: the streak day is the UTC day.
+            await tx.add_to_totals(
+                user.user_id, points=10, verdict="correct", today=late_evening_utc.date()
+            )
+        await ReviewRepo(tx).save_settings(tokyo.user_id, late_evening_utc, timezone="Asia/Tokyo")
+    async with store.engine.begin() as conn:  # back to a version-6 database
+        await conn.execute(text("DELETE FROM schema_versions WHERE version > 6"))
+    await store.close()
+
+    store = await Store.open(database_url)
+    try:
+        async with store.transaction() as tx:
+            kei, ola = await tx.get_user(tokyo.user_id), await tx.get_user(utc_user.user_id)
+        assert kei is not None and ola is not None
+        assert kei.streak.last_day == date(2026, 12, 2)  # her own day
+        assert ola.streak.last_day == date(2026, 12, 1)  # no time zone: UTC, unchanged
+        assert (kei.streak.current, ola.streak.current) == (1, 1)
+    finally:
+        await store.close()
