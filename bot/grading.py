@@ -1159,7 +1159,8 @@ def _find_terms(prepared: _PreparedCard, tokens: Sequence[Token]) -> dict[int, l
             meant = {t for group in groups for t in prepared.synonyms.get(group, ())} - set(exact)
             for term_id in sorted(meant):
                 hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
-        if token.negated and not token.stop and text.isalpha():
+        if token.negated and not token.stop and text.isalpha() and len(token.stem) >= 5:
+            # (Short words glue into others: "not port" is no "import", "not put" no "input".)
             for prefix in DENYING_PREFIXES:  # "no limit" says "unlimited"
                 ids = index.get(prefix + token.stem) or index.get(prefix + text)
                 if ids:

@@ -791,6 +791,10 @@ def one_point_card(text: str, aliases: tuple[str, ...] = ()) -> Card:
         ("unlimited", "there is a limit of one", False),
         ("inefficient", "it is efficient", False),
         ("unlimited", "unlimited", True),
+        # a short word glued to a prefix makes another word: no "import" from "not port"
+        ("import it", "it does not port it", False),
+        ("input", "do not put it there", False),
+        ("inform", "it does not form a loop", False),
     ],
 )
 def test_a_denied_word_says_its_denying_prefix_form(point: str, answer: str, earned: bool) -> None:
