@@ -16,14 +16,24 @@ from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.storage import is_in_memory
+
 #: How many updates may be in progress at once, across all chats.
 MAX_CONCURRENT_UPDATES = 32
 
 
 def concurrency_for(database_url: str) -> int:
-    """SQLite has one writer at a time, so concurrency there only adds lock waits (measured
-    in bench/update_throughput.py); PostgreSQL gains from overlapping round trips."""
-    return 1 if make_url(database_url).get_backend_name() == "sqlite" else MAX_CONCURRENT_UPDATES
+    """How many updates may be handled at once on this database.
+
+    Most of an update's time is its Bot API round trips, so chats must overlap. On a SQLite file
+    a unit of work runs on the event loop without yielding (``storage.InlineConnection``), so
+    overlapping updates never wait for each other's lock. An in-memory SQLite database keeps to
+    aiosqlite, where overlapping transactions would only wait on its one writer.
+    """
+    parsed = make_url(database_url)
+    if parsed.get_backend_name() == "sqlite" and is_in_memory(parsed):
+        return 1
+    return MAX_CONCURRENT_UPDATES
 
 
 def ordering_key(update: object) -> int | None:

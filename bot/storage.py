@@ -49,7 +49,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateColumn
@@ -853,15 +853,18 @@ def create_engine_for(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def is_in_memory(url: URL) -> bool:
+    """A SQLite URL naming no file: the database lives in one connection."""
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
 def create_inline_engine_for(url: str) -> Engine | None:
     """For a SQLite file, a synchronous engine on it for units of work; else None.
 
     An in-memory database lives in one connection, so it keeps to the aiosqlite engine.
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+    if parsed.get_backend_name() != "sqlite" or is_in_memory(parsed):
         return None
     engine = create_engine(
         parsed.set(drivername="sqlite+pysqlite"),

@@ -7,6 +7,7 @@ Its JSON has the Bot API's shapes for the few methods the handlers call.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -29,7 +30,9 @@ BOT_USER = {
 class FakeNetwork(BaseRequest):
     """Answers Bot API calls from memory and counts them."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        """``latency``: seconds each call takes, as a round trip to Telegram would."""
+        self.latency = latency
         self.calls: Counter[str] = Counter()
         self.sent: list[dict[str, Any]] = []
         self._message_ids = itertools.count(1_000)
@@ -86,6 +89,8 @@ class FakeNetwork(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         self.calls[api_method] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
         params = request_data.parameters if request_data is not None else {}
         body = {"ok": True, "result": self.answer(api_method, dict(params))}
         return 200, json.dumps(body).encode()
