@@ -39,8 +39,12 @@ DEFAULT_BREAK_SECONDS = 3.0
 #: The question message is edited (countdown) at most this often.
 COUNTDOWN_EDIT_SECONDS = 10
 #: A replica that claimed a group message has this long to post it before another may take
-#: over: longer than a send with its retries takes, short enough to cover a crash.
+#: over: short enough to cover a crash. A send may take longer (rate limits, flood waits):
+#: the replica renews its lease every third of it while it sends.
 DEFAULT_POSTING_LEASE_SECONDS = 60.0
+#: The shortest lease QUIZBOT_POSTING_LEASE_SECONDS may set: replicas look for challenges to
+#: adopt once per lease, and renew a lease three times per lease, which must stay cheap.
+MIN_POSTING_LEASE_SECONDS = 3.0
 
 MIN_SECONDS_ENV = "QUIZBOT_MIN_QUESTION_SECONDS"
 GRACE_SECONDS_ENV = "QUIZBOT_GRACE_SECONDS"
@@ -98,7 +102,7 @@ class ChallengeLimits:
             grace_seconds=_env_number(env, GRACE_SECONDS_ENV, DEFAULT_GRACE_SECONDS, 0),
             break_seconds=_env_number(env, BREAK_SECONDS_ENV, DEFAULT_BREAK_SECONDS, 0),
             posting_lease_seconds=_env_number(
-                env, POSTING_LEASE_ENV, DEFAULT_POSTING_LEASE_SECONDS, 1
+                env, POSTING_LEASE_ENV, DEFAULT_POSTING_LEASE_SECONDS, MIN_POSTING_LEASE_SECONDS
             ),
         )
         if limits.default_seconds < limits.min_seconds:
@@ -304,7 +308,8 @@ def parse_period(text: str) -> Period | None:
 # Every message a challenge posts in its group (each question, each question's results, the
 # final standings) is one *step*. Replicas drive the same challenge from the database, so a
 # replica claims a step before posting it; the claim is a lease: if the replica crashes before
-# it has posted, another one may take the step over once the lease has run out.
+# it has posted, another one may take the step over once the lease has run out. A replica whose
+# send is still under way (waiting out rate limits) renews its lease, so it is not taken over.
 
 #: The step that posts the final standings.
 FINAL_STEP = "final"
@@ -343,6 +348,12 @@ def may_post(claim: PostingClaim | None, step: str, now: datetime) -> bool:
 
 def lease_until(now: datetime, lease_seconds: float) -> datetime:
     return now + timedelta(seconds=lease_seconds)
+
+
+def renewal_interval(lease_seconds: float) -> float:
+    """How often a replica still sending a message renews its lease: three times per lease,
+    so one late or failed renewal does not let the lease run out."""
+    return lease_seconds / 3
 
 
 # --- the end of a challenge -------------------------------------------------------------------

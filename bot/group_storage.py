@@ -15,7 +15,8 @@ unique constraint on (question, user) keeps every player to one answer.
 Posting: each group message of a challenge (a question, its results, the final standings) is
 claimed before it is sent, with a conditional ``UPDATE challenges SET posting_* ... WHERE`` no
 other replica holds that step with a lease still running (``bot.challenge.may_post``), so two
-replicas never post the same message, and one that crashed is taken over after its lease.
+replicas never post the same message, and one that crashed is taken over after its lease. The
+holder renews the lease while its send lasts (``renew_posting``, only its own claim on that step).
 """
 
 from __future__ import annotations
@@ -420,6 +421,19 @@ class ChallengeRepo:
                 ),
             )
             .values(posting_step=step, posting_by=replica, posting_until=until)
+        )
+        return result.rowcount == 1
+
+    async def renew_posting(
+        self, challenge_id: int, step: str, replica: str, until: datetime
+    ) -> bool:
+        """Move the lease of ``replica``'s claim on ``step`` to ``until``; False when it holds
+        no such claim any more (posted, given back, or taken over after its lease ran out)."""
+        c = challenges.c
+        result = await self.conn.execute(
+            update(challenges)
+            .where(c.challenge_id == challenge_id, c.posting_step == step, c.posting_by == replica)
+            .values(posting_until=until)
         )
         return result.rowcount == 1
 

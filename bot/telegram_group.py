@@ -253,10 +253,9 @@ class ChallengeDriver:
         try:
             yield
         finally:
+            # The heartbeat stops at its next look; a renewal under way is not cancelled
+            # mid-query, nor waited for: it finds no claim to renew once the step is reported.
             done.set()
-            # Let a renewal under way finish rather than cancel it mid-query; asyncio.wait
-            # (unlike awaiting the task) leaves it running if this task is cancelled meanwhile.
-            await asyncio.wait([heartbeat])
 
     async def _renew_lease(self, challenge_id: int, step: str, done: asyncio.Event) -> None:
         interval = renewal_interval(self.service.lease_seconds)
@@ -274,9 +273,12 @@ class ChallengeDriver:
                 )
                 continue
             if not renewed:
-                log.warning(
-                    "challenge %d: lost the claim on %s while still sending it", challenge_id, step
-                )
+                if not done.is_set():  # (once the send is over, the claim is gone by rights)
+                    log.warning(
+                        "challenge %d: lost the claim on %s while still sending it",
+                        challenge_id,
+                        step,
+                    )
                 return
 
     async def _post(

@@ -253,14 +253,19 @@ def test_the_countdown_shows_whole_seconds_left_rounded_up(seconds: float, left:
     assert rules.seconds_left(SATURDAY + timedelta(seconds=seconds), SATURDAY) == left
 
 
-def test_the_posting_lease_comes_from_the_environment_and_is_never_below_a_second() -> None:
+def test_the_posting_lease_comes_from_the_environment_and_is_never_below_three_seconds() -> None:
     assert ChallengeLimits().posting_lease_seconds == 60.0
-    assert (
-        ChallengeLimits.from_env({"QUIZBOT_POSTING_LEASE_SECONDS": "5"}).posting_lease_seconds == 5
-    )
-    for bad in ("0.5", "soon", "-3"):
+    for good in ("3", "5", "120"):
+        limits = ChallengeLimits.from_env({"QUIZBOT_POSTING_LEASE_SECONDS": good})
+        assert limits.posting_lease_seconds == float(good)
+    for bad in ("2.9", "1", "0.5", "soon", "-3"):
         limits = ChallengeLimits.from_env({"QUIZBOT_POSTING_LEASE_SECONDS": bad})
         assert limits.posting_lease_seconds == 60.0
+
+
+def test_a_lease_still_being_used_is_renewed_three_times_per_lease() -> None:
+    assert rules.renewal_interval(60) == 20
+    assert rules.renewal_interval(rules.MIN_POSTING_LEASE_SECONDS) == 1
 
 
 def test_each_group_message_of_a_challenge_is_its_own_step() -> None:
