@@ -36,7 +36,7 @@ from bot.group_service import (
     group_standings_for_user,
 )
 from bot.group_storage import challenge_answers, group_players
-from bot.storage import Store, UserProfile
+from bot.storage import SCHEMA_VERSION, Store, UserProfile
 
 CHAT = -4001
 ANN = Player(1, "Ann", "ann")
@@ -820,7 +820,7 @@ async def test_a_challenge_running_in_a_version_5_database_goes_on_after_the_upg
 
     store = await Store.open(database_url)
     try:
-        assert await store.schema_version() == 6
+        assert await store.schema_version() == SCHEMA_VERSION
         service = GroupService(store, [DECK], rng=random.Random(7), break_seconds=3)
         clock = now + timedelta(seconds=30)
         results = await service.advance(started.challenge_id, clock)
