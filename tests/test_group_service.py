@@ -276,13 +276,21 @@ async def test_a_redelivered_answer_counts_once(
     assert await totals_are_consistent(store, CHAT) == {ANN.user_id: 17}
 
 
-async def test_only_a_reply_to_the_open_question_counts_as_an_answer(
+async def past_question_one(
     service: GroupService, now: datetime, updates: Updates
-) -> None:
+) -> ChallengeStarted:
+    """A challenge whose question 1 (message 10) closed and had its results at 30 s."""
     started = await start(service, now, updates)
     first = await ask(service, started.challenge_id, now, 10)
     await service.close_question(first.question_id, now + timedelta(seconds=30))
     await finish_question(service, started.challenge_id, now + timedelta(seconds=30))
+    return started
+
+
+async def test_only_a_reply_to_the_open_question_counts_as_an_answer(
+    service: GroupService, now: datetime, updates: Updates
+) -> None:
+    started = await past_question_one(service, now, updates)
     later = now + timedelta(seconds=35)
     second = await ask(service, started.challenge_id, later, 20)
     old_reply = await service.answer(CHAT, ANN, "latency", later, updates(), reply_to=10)
@@ -298,10 +306,7 @@ async def test_only_a_reply_to_the_open_question_counts_as_an_answer(
 async def test_a_reply_that_beats_the_recording_of_the_question_message_still_counts(
     service: GroupService, now: datetime, updates: Updates
 ) -> None:
-    started = await start(service, now, updates)
-    first = await ask(service, started.challenge_id, now, 10)
-    await service.close_question(first.question_id, now + timedelta(seconds=30))
-    await finish_question(service, started.challenge_id, now + timedelta(seconds=30))
+    started = await past_question_one(service, now, updates)
     results_sent = now + timedelta(seconds=30)
     later = now + timedelta(seconds=35)
     action = await service.advance(started.challenge_id, later)
