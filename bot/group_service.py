@@ -283,18 +283,18 @@ class GroupService:
         """The deck with this id, or the first deck (the one challenges use by default)."""
         return self._decks_by_id.get(deck_id or "", self.decks[0])
 
-    def find_deck(self, name: str) -> Deck | None:
-        """The deck a player named in /challenge: by id or name, whole or a unique start."""
+    def decks_named(self, name: str) -> list[Deck]:
+        """The decks a player may mean in /challenge: the one whose id or name it is, else
+        every deck whose id or name starts so (one is a match; several, a question back)."""
         wanted = name.strip().casefold()
         for deck in self.decks:
             if wanted in (deck.id.casefold(), deck.name.casefold()):
-                return deck
-        starting = [
+                return [deck]
+        return [
             deck
             for deck in self.decks
             if deck.id.casefold().startswith(wanted) or deck.name.casefold().startswith(wanted)
         ]
-        return starting[0] if len(starting) == 1 else None
 
     def _card(self, deck_id: str, card_id: str) -> Card:
         card = self.deck(deck_id).by_id.get(card_id)

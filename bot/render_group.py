@@ -67,10 +67,18 @@ HOW_TO_ANSWER = (
 )
 
 
+def _deck_list(names: Sequence[str]) -> str:
+    return ", ".join(f"<b>{esc(name)}</b>" for name in names)
+
+
 def unknown_deck(asked: str, names: Sequence[str]) -> str:
     """/challenge named a deck that is not loaded: say which ones are."""
-    listed = ", ".join(f"<b>{esc(deck)}</b>" for deck in names)
-    return f"There is no deck called “{esc(_clip(asked, 60))}”. The decks are: {listed}."
+    return f"There is no deck called “{esc(_clip(asked, 60))}”. The decks are: {_deck_list(names)}."
+
+
+def ambiguous_deck(asked: str, names: Sequence[str]) -> str:
+    """/challenge named the start of several decks: ask which."""
+    return f"“{esc(_clip(asked, 60))}” could be {_deck_list(names)}. Which one?"
 
 
 def started(view: ChallengeStarted) -> Reply:

@@ -616,11 +616,20 @@ async def challenge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     except ValueError as problem:
         await _reply(context, update, esc(str(problem)))
         return
-    deck = driver.service.find_deck(request.deck) if request.deck else None
-    if request.deck and deck is None:
-        names = [deck.name for deck in driver.service.decks]
-        await _reply(context, update, render_group.unknown_deck(request.deck, names))
-        return
+    deck = None
+    if request.deck:
+        named = driver.service.decks_named(request.deck)
+        if len(named) != 1:
+            html = (
+                render_group.ambiguous_deck(request.deck, [deck.name for deck in named])
+                if named
+                else render_group.unknown_deck(
+                    request.deck, [deck.name for deck in driver.service.decks]
+                )
+            )
+            await _reply(context, update, html)
+            return
+        deck = named[0]
     result = await driver.service.start_challenge(
         chat.id,
         chat.title,

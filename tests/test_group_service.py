@@ -348,19 +348,20 @@ OTHER_DECK = Deck(
 @pytest.mark.parametrize(
     ("named", "found"),
     [
-        ("hardware", "hardware"),
-        ("Hardware Basics", "hardware"),
-        ("hard", "hardware"),  # a unique start
-        (DECK.id, DECK.id),
-        ("biology", None),
+        ("hardware", ["hardware"]),
+        ("Hardware Basics", ["hardware"]),
+        ("hard", ["hardware"]),  # a unique start
+        (DECK.id, [DECK.id]),
+        ("h", ["hardware", "history"]),  # the start of two: a question back
+        ("biology", []),
     ],
 )
-def test_a_deck_is_found_by_id_name_or_unique_start(
-    store: Store, named: str, found: str | None
+def test_a_deck_is_found_by_id_name_or_the_start_of_one(
+    store: Store, named: str, found: list[str]
 ) -> None:
-    service = GroupService(store, [DECK, OTHER_DECK])
-    deck = service.find_deck(named)
-    assert (deck.id if deck else None) == found
+    history = Deck(id="history", name="History", cards=OTHER_DECK.cards)
+    service = GroupService(store, [DECK, OTHER_DECK, history])
+    assert [deck.id for deck in service.decks_named(named)] == found
 
 
 async def test_a_challenge_uses_the_named_deck_else_the_starters_own_deck(

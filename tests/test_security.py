@@ -89,3 +89,16 @@ def test_a_hostile_display_name_is_escaped_everywhere_it_is_shown(name: str) -> 
     for html in (render.welcome(name).html,):
         parsed = parse_html(html)
         assert name[:50] in parsed.text
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_hostile_deck_name_typed_in_challenge_is_shown_as_text(text: str) -> None:
+    from bot import render_group
+
+    for html in (
+        render_group.unknown_deck(text, ["Systems for ML", "<b>odd</b> deck"]),
+        render_group.ambiguous_deck(text, ["Systems for ML", "Systems & more"]),
+    ):
+        parsed = parse_html(html)  # raises on anything Telegram would refuse
+        assert text[:50] in parsed.text
+        assert not parsed.entities or all(entity["type"] == "bold" for entity in parsed.entities)
