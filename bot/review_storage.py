@@ -33,11 +33,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.scheduling import CardState
 from bot.storage import Tx as StoreTx
-from bot.storage import UTCDateTime, answers, metadata, row_as
+from bot.storage import UTCDateTime, answers, metadata, per_dialect, row_as
 
 #: One FSRS memory state per user per card (deck id + card id, as card ids are per deck).
 card_states = Table(
@@ -289,8 +288,8 @@ _CARD_STATE = select(card_states).where(_ONE_CARD)
 _STATE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review")
 
 
-def _save_card_state(dialect: Any) -> Any:
-    statement = dialect.insert(card_states)
+def _save_card_state(insert: Any) -> Any:
+    statement = insert(card_states)
     return statement.on_conflict_do_update(
         index_elements=["user_id", "deck_id", "card_id"],
         set_={
@@ -300,7 +299,7 @@ def _save_card_state(dialect: Any) -> Any:
     )
 
 
-_SAVE_CARD_STATE = {"postgresql": _save_card_state(postgresql), "sqlite": _save_card_state(sqlite)}
+_SAVE_CARD_STATE = per_dialect(_save_card_state)
 _SETTINGS = select(study_settings).where(study_settings.c.chat_id == bindparam("chat_id"))
 _ADD_REVIEW = card_reviews.insert().returning(card_reviews.c.review_id)
 _COUNT_REVIEWS = select(

@@ -355,12 +355,25 @@ def _totals_statement(verdict: str | None) -> Any:
     return update(users).where(users.c.user_id == bindparam("of_user")).values(**values)
 
 
-_CLAIM_UPDATE = {
-    name: dialect.insert(processed_updates)
-    .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
-    .on_conflict_do_nothing(index_elements=["update_id"])
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+#: INSERT constructors that support ON CONFLICT, by dialect name.
+_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
 }
+
+
+def per_dialect(build: Callable[[Callable[[Table], Any]], Any]) -> dict[str, Any]:
+    """A statement built once for each dialect, by ``build`` given that dialect's insert()."""
+    return {name: build(insert) for name, insert in _INSERTS.items()}
+
+
+_CLAIM_UPDATE = per_dialect(
+    lambda insert: (
+        insert(processed_updates)
+        .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+)
 
 
 class InlineConnection:
@@ -386,9 +399,7 @@ class Tx:
 
     def insert(self, table: Table) -> Any:
         """A dialect-specific INSERT that supports ON CONFLICT on SQLite and PostgreSQL."""
-        if self.conn.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        return _INSERTS.get(self.conn.dialect.name, sqlite.insert)(table)
 
     async def claim_update(self, update_id: int | None, now: datetime) -> bool:
         """Record that this update is being handled; False if it was handled before.
@@ -823,19 +834,11 @@ def _sqlite_read_check(engine: Engine) -> None:
 
 async def ping_database(url: str) -> None:
     """Raise if the database at ``url`` cannot be reached; no schema work (``quizbot health``)."""
-    inline = create_inline_engine_for(url)
-    if inline is not None:
-        try:
-            _sqlite_read_check(inline)
-        finally:
-            inline.dispose()
-        return
-    engine = create_engine_for(url)
+    store = Store(create_engine_for(url), create_inline_engine_for(url))
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await store.ping()
     finally:
-        await engine.dispose()
+        await store.close()
 
 
 def _is_sqlite_lock_error(error: OperationalError) -> bool:
