@@ -1,8 +1,8 @@
 """Benchmark: how long a large card bank takes to load and validate.
 
 Generates a deck of 10,000 cards (``--quick``: 1,000) in a temporary folder, loads it several
-times with ``bot.cards.load_deck`` and prints one ``name: value`` figure per line, so CI can run
-it with ``--quick`` and a person can compare runs by eye.
+times with ``bot.decks.loader.load_deck`` and prints one ``name: value`` figure per line, so CI
+can run it with ``--quick`` and a person can compare runs by eye.
 
     python bench/deck_loading.py [--quick] [--cards N] [--repeat N]
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml
 
-from bot.cards import load_deck
+from bot.decks.loader import load_deck
 
 
 def write_deck(path: Path, cards: int) -> None:

@@ -25,8 +25,8 @@ sys.path.insert(0, str(BENCH))
 import mohler  # noqa: E402
 import yaml  # noqa: E402
 
-from bot.cards import BUNDLED_CARDS, Card, load_deck  # noqa: E402
-from bot.grading import Grade, grade, prepare_deck, verdict_for  # noqa: E402
+from bot.core.grading import Grade, grade, prepare_deck, verdict_for  # noqa: E402
+from bot.decks.loader import BUNDLED_CARDS, Card, load_deck  # noqa: E402
 
 #: In --quick mode only every n-th labelled answer is graded.
 QUICK_STRIDE = 5

@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.cards import BUNDLED_CARDS, Card, Deck, load_deck
-from bot.grading import grade, prepare_cards, prepare_deck
+from bot.core.grading import grade, prepare_cards, prepare_deck
+from bot.decks.loader import BUNDLED_CARDS, Card, Deck, load_deck
 
 ANSWER_CHARS = 300
 #: Warm passes over the answers; each answer's fastest pass is its latency (see above).

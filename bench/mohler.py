@@ -31,9 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.cards import Card, Point
-from bot.grading import grade, prepare_cards
-from bot.textnorm import Token, cue_length, mark_negations, tokenize
+from bot.core.grading import grade, prepare_cards
+from bot.core.textnorm import Token, cue_length, mark_negations, tokenize
+from bot.decks.loader import Card, Point
 
 DATASET = Path(__file__).resolve().parents[2] / "shared/data/mohler/mohler_dataset_edited.csv"
 #: The split reported first: one point per key word (see split_points for why).

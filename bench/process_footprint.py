@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.deck_loading import write_deck  # noqa: E402
-from bot.cards import BUNDLED_CARDS  # noqa: E402
-from bot.storage import Store, users  # noqa: E402
+from bot.decks.loader import BUNDLED_CARDS  # noqa: E402
+from bot.storage.base import Store, users  # noqa: E402
 from tests.e2e import bot_env  # noqa: E402
 from tests.fakebotapi import BotProcess, FakeBotApi, running_fake_bot_api  # noqa: E402
 

@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.cards import BUNDLED_CARDS, load_deck  # noqa: E402
-from bot.review_storage import card_states, reminders  # noqa: E402
-from bot.scheduling import Rating, make_scheduler, review  # noqa: E402
-from bot.storage import Store, users  # noqa: E402
+from bot.core.scheduling import Rating, make_scheduler, review  # noqa: E402
+from bot.decks.loader import BUNDLED_CARDS, load_deck  # noqa: E402
+from bot.storage.base import Store, users  # noqa: E402
+from bot.storage.review import card_states, reminders  # noqa: E402
 from tests.e2e import bot_env  # noqa: E402
 from tests.fakebotapi import BotProcess, FakeBotApi, RateLimits  # noqa: E402
 

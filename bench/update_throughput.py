@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from telegram import Update  # noqa: E402
 
-from bot.cards import BUNDLED_CARDS  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.telegram_app import build_application  # noqa: E402
+from bot.decks.loader import BUNDLED_CARDS  # noqa: E402
+from bot.telegram.app import build_application  # noqa: E402
 from tests.fakenet import FakeNetwork, button_update, text_update  # noqa: E402
 
 #: A Bot API round trip from a server near Telegram's; every call of the last run takes this long.
@@ -152,7 +152,7 @@ async def run(
 
 
 def _profile(model: UserModel):
-    from bot.storage import UserProfile
+    from bot.storage.base import UserProfile
 
     return UserProfile(model.user_id, "User")
 

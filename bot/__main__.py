@@ -2,6 +2,6 @@
 
 from bot.cli import main
 
-# Guarded: child processes (see bot.cards) import this module without running the CLI.
+# Guarded: child processes (see bot.decks.loader) import this module without running the CLI.
 if __name__ == "__main__":
     raise SystemExit(main())

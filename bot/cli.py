@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     if args.command == "run":
-        from bot.runner import run_bot
+        from bot.telegram.runner import run_bot
 
         return run_bot(args)
     if args.command == "practice":
@@ -64,15 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_practice(args, stdin=sys.stdin, out=sys.stdout)
     if args.command == "health":
-        from bot.runner import run_health
+        from bot.telegram.runner import run_health
 
         return run_health(args)
     if args.command == "check":
-        from bot.deck_tools import run_check
+        from bot.config import card_paths
+        from bot.decks.tools import run_check
 
-        return run_check(args.paths, out=sys.stdout)
+        return run_check(args.paths or card_paths(), out=sys.stdout)
     if args.command == "import":
-        from bot.deck_tools import run_import
+        from bot.decks.tools import run_import
 
         return run_import(
             args.file, output=args.output, deck_id=args.deck_id, name=args.name, out=sys.stdout

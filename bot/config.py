@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.cards import BUNDLED_CARDS, CARDS_SETTING
-from bot.cards import parse_cards_setting as parse_paths
-from bot.challenge import ChallengeLimits
+from bot.core.challenge import ChallengeLimits
+from bot.decks.loader import BUNDLED_CARDS, CARDS_SETTING
+from bot.decks.loader import parse_cards_setting as parse_paths
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"

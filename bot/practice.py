@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import render
-from bot.cards import Deck, DeckError, load_decks
 from bot.config import Settings, parse_paths, practice_db_path
-from bot.quiz import MAX_ROUND_SIZE
-from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
-from bot.storage import Store, UserProfile
+from bot.core.quiz import MAX_ROUND_SIZE
+from bot.decks.loader import Deck, DeckError, load_decks
+from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService, SummaryView
+from bot.storage.base import Store, UserProfile
+from bot.telegram import render
 
 #: The terminal user is one local user; the chat id keeps practice apart from Telegram chats.
 PRACTICE_USER_ID = 0

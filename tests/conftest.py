@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cards import BUNDLED_CARDS, Deck, load_deck
+from bot.decks.loader import BUNDLED_CARDS, Deck, load_deck
 from tests.fakebotapi import FakeBotApi, FakeUser, running_fake_bot_api
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cards import (
+from bot.decks.loader import (
     _LOADER,
     BUNDLED_CARDS,
     Card,
@@ -635,7 +635,7 @@ else:  # pragma: no cover
 def test_a_large_bank_parsed_in_a_child_process_is_the_same_deck(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.cards as cards_module
+    import bot.decks.loader as cards_module
 
     monkeypatch.setattr(cards_module, "CHILD_PARSE_MIN_BYTES", 0)
     (isolated,) = cards_module.load_decks([BUNDLED_CARDS], isolate_large=True)
@@ -648,7 +648,7 @@ def test_a_large_bank_parsed_in_a_child_process_is_the_same_deck(
 def test_problems_found_in_a_child_process_are_reported(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import bot.cards as cards_module
+    import bot.decks.loader as cards_module
 
     monkeypatch.setattr(cards_module, "CHILD_PARSE_MIN_BYTES", 0)
     broken = tmp_path / "broken.yaml"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import challenge as rules
-from bot.challenge import (
+from bot.core import challenge as rules
+from bot.core.challenge import (
     AnswerPoints,
     CardStat,
     ChallengeLimits,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cards import BUNDLED_CARDS
-from bot.challenge import ChallengeLimits
 from bot.config import ConfigError, ReviewOptions, Settings, card_paths, practice_db_path
+from bot.core.challenge import ChallengeLimits
+from bot.decks.loader import BUNDLED_CARDS
 
 
 def test_an_empty_environment_gives_the_documented_defaults() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cards import BUNDLED_CARDS, CARDS_SETTING, load_deck
 from bot.cli import main
-from bot.deck_tools import card_warnings
+from bot.decks.loader import BUNDLED_CARDS, CARDS_SETTING, load_deck
+from bot.decks.tools import card_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 DECKS = Path(__file__).parent / "data" / "decks"

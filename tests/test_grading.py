@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.cards import BUNDLED_CARDS, Card, Deck, Point, load_deck
-from bot.grading import Grade, PointGrade, grade, prepare_cards, prepare_deck
+from bot.core.grading import Grade, PointGrade, grade, prepare_cards, prepare_deck
+from bot.decks.loader import BUNDLED_CARDS, Card, Deck, Point, load_deck
 
 DECK: Deck = load_deck(BUNDLED_CARDS)
 prepare_deck(DECK)

@@ -6,8 +6,8 @@ import pytest
 
 from bench.grading_speed import best_of, percentile
 from bench.mohler import split_points
-from bot.cards import Card, Point
-from bot.grading import grade, prepare_cards
+from bot.core.grading import grade, prepare_cards
+from bot.decks.loader import Card, Point
 
 QUESTION = "When defining a recursive function, what are possible causes for infinite recursion?"
 REFERENCE = "If the recursion step is defined incorrectly, or if the base case is not included."

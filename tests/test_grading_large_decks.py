@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import grading
-from bot.cards import BUNDLED_CARDS, Card, Deck, Point, load_deck
+from bot.core import grading
+from bot.decks.loader import BUNDLED_CARDS, Card, Deck, Point, load_deck
 
 
 def large_deck(filler: int) -> Deck:

@@ -9,8 +9,8 @@ pytest.importorskip("hypothesis")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.cards import BUNDLED_CARDS, load_deck
-from bot.grading import EVIDENCE_JOINER, grade, prepare_deck
+from bot.core.grading import EVIDENCE_JOINER, grade, prepare_deck
+from bot.decks.loader import BUNDLED_CARDS, load_deck
 
 DECK = load_deck(BUNDLED_CARDS)
 prepare_deck(DECK)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.textnorm import (
+from bot.core.textnorm import (
     ANTONYM_PAIRS,
     PHRASAL_VERBS,
     SYNONYM_GROUPS,

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from bot.challenge import ChallengeLimits, ChallengeRequest
-from bot.group_service import ChallengeStarted, GroupService, ShowQuestion, Wait, WaitForClose
-from bot.storage import Store
-from bot.telegram_group import SERVICE_KEY, ChallengeDriver
+from bot.core.challenge import ChallengeLimits, ChallengeRequest
+from bot.services.group import ChallengeStarted, GroupService, ShowQuestion, Wait, WaitForClose
+from bot.storage.base import Store
+from bot.telegram.group import SERVICE_KEY, ChallengeDriver
 from tests.test_group_service import ANN, DECK
 
 #: A short lease, so a send outlasts it within a test.

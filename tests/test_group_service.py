@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import challenge as rules
-from bot.cards import Card, Deck, Point
-from bot.challenge import ChallengeRequest, Period
-from bot.group_service import (
+from bot.core import challenge as rules
+from bot.core.challenge import ChallengeRequest, Period
+from bot.decks.loader import Card, Deck, Point
+from bot.services.group import (
     Action,
     Announce,
     AnswerAccepted,
@@ -35,8 +35,8 @@ from bot.group_service import (
     WaitForClose,
     group_standings_for_user,
 )
-from bot.group_storage import challenge_answers, group_players
-from bot.storage import SCHEMA_VERSION, Store, UserProfile
+from bot.storage.base import SCHEMA_VERSION, Store, UserProfile
+from bot.storage.group import challenge_answers, group_players
 
 CHAT = -4001
 ANN = Player(1, "Ann", "ann")

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.cards import BUNDLED_CARDS
 from bot.config import Settings
-from bot.telegram_app import build_application
+from bot.decks.loader import BUNDLED_CARDS
+from bot.telegram.app import build_application
 from tests.fakebotapi.markup import parse_html
 from tests.fakenet import FakeNetwork, button_update, text_update
 

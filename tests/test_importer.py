@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cards import BUNDLED_CARDS, Deck, load_deck
 from bot.cli import main
-from bot.importer import ImportedDeck, parse_table, parse_text, slugify, split_answer
+from bot.decks.importer import ImportedDeck, parse_table, parse_text, slugify, split_answer
+from bot.decks.loader import BUNDLED_CARDS, Deck, load_deck
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).parents[2] / "shared/seed/000_a2997e6d766fc833.txt"

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from telegram import Update
 
-from bot.ordering import (
+from bot.telegram.ordering import (
     MAX_CONCURRENT_UPDATES,
     PerChatUpdateProcessor,
     concurrency_for,

@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.cards import Card, Deck, Point
-from bot.quiz import (
+from bot.core.quiz import (
     AnsweredCard,
     CardRecord,
     Streak,
@@ -21,6 +20,7 @@ from bot.quiz import (
     parse_round_size,
     summarise_round,
 )
+from bot.decks.loader import Card, Deck, Point
 
 
 @pytest.mark.parametrize(

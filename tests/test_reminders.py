@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.reminders import (
+from bot.core.reminders import (
     EVERY_DAY,
     WEEKDAYS,
     WEEKEND,

@@ -10,15 +10,15 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.cards import Card, Deck, Point
-from bot.charts import progress_png
-from bot.group_storage import ChallengeRepo
-from bot.reminders import ReminderSpec
-from bot.review_service import ReminderJob, ReviewService, SpacedRepetition
-from bot.review_storage import ReviewRepo, card_reviews, reminder_sends
-from bot.scheduling import Rating, make_scheduler, review
-from bot.service import FeedbackView, Notice, QuestionView, QuizService
-from bot.storage import Store, UserProfile
+from bot.core.reminders import ReminderSpec
+from bot.core.scheduling import Rating, make_scheduler, review
+from bot.decks.loader import Card, Deck, Point
+from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService
+from bot.services.review import ReminderJob, ReviewService, SpacedRepetition
+from bot.storage.base import Store, UserProfile
+from bot.storage.group import ChallengeRepo
+from bot.storage.review import ReviewRepo, card_reviews, reminder_sends
+from bot.telegram.charts import progress_png
 
 ANN = UserProfile(user_id=42, first_name="Ann", username="ann")
 BOB = UserProfile(user_id=43, first_name="Bob")

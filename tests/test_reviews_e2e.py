@@ -19,13 +19,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.cards import load_deck
-from bot.reminders import ReminderSpec
-from bot.review_service import ReviewService, SpacedRepetition
-from bot.review_storage import ReviewRepo, reminder_sends, reminders
-from bot.scheduling import Rating, make_scheduler, review
-from bot.service import QuizService
-from bot.storage import Store, UserProfile
+from bot.core.reminders import ReminderSpec
+from bot.core.scheduling import Rating, make_scheduler, review
+from bot.decks.loader import load_deck
+from bot.services.quiz import QuizService
+from bot.services.review import ReviewService, SpacedRepetition
+from bot.storage.base import Store, UserProfile
+from bot.storage.review import ReviewRepo, reminder_sends, reminders
 from tests.e2e import ROOT, bot_env
 from tests.fakebotapi import (
     BotProcess,

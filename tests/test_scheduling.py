@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cards import Card, Point
-from bot.quiz import Streak
-from bot.scheduling import (
+from bot.core.quiz import Streak
+from bot.core.scheduling import (
     CardState,
     DayCounts,
     Rating,
@@ -29,6 +28,7 @@ from bot.scheduling import (
     streak_at_risk,
     tag_mastery,
 )
+from bot.decks.loader import Card, Point
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import render
-from bot.cards import Card, Point
-from bot.service import FeedbackView, PointResult
+from bot.decks.loader import Card, Point
+from bot.services.quiz import FeedbackView, PointResult
+from bot.telegram import render
 from tests.fakebotapi.markup import parse_html
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bot"
@@ -93,7 +93,7 @@ def test_a_hostile_display_name_is_escaped_everywhere_it_is_shown(name: str) -> 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_a_hostile_deck_name_typed_in_challenge_is_shown_as_text(text: str) -> None:
-    from bot import render_group
+    from bot.telegram import render_group
 
     for html in (
         render_group.unknown_deck(text, ["Systems for ML", "<b>odd</b> deck"]),

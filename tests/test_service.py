@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.cards import BUNDLED_CARDS, Deck, load_deck
-from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
-from bot.storage import Store, UserProfile
+from bot.decks.loader import BUNDLED_CARDS, Deck, load_deck
+from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService, SummaryView
+from bot.storage.base import Store, UserProfile
 
 ANN = UserProfile(user_id=42, first_name="Ann", username="ann")
 CHAT = 42

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from bot import storage
-from bot.storage import SCHEMA_VERSION, RoundRow, Store, Tx, UserProfile
+from bot.storage import base as storage
+from bot.storage.base import SCHEMA_VERSION, RoundRow, Store, Tx, UserProfile
 
 ANN = UserProfile(user_id=101, first_name="Ann", username="ann")
 
@@ -297,7 +297,7 @@ async def test_the_pump_clears_every_claim_past_the_retention_in_batches(
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot import pump as pump_module
+    from bot.telegram import pump as pump_module
 
     monkeypatch.setattr(pump_module, "CLAIM_PRUNE_BATCH", 4)
     later = now + pump_module.CLAIM_RETENTION
@@ -352,7 +352,7 @@ async def test_an_in_memory_sqlite_database_keeps_to_one_engine(now: datetime) -
 async def test_upgrading_moves_streak_days_into_each_users_time_zone(
     database_url: str,
 ) -> None:
-    from bot.review_storage import ReviewRepo
+    from bot.storage.review import ReviewRepo
 
     tokyo = UserProfile(user_id=201, first_name="Kei")
     utc_user = UserProfile(user_id=202, first_name="Ola")

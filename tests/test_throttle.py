@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.throttle import Decision, FloodGuard
+from bot.core.throttle import Decision, FloodGuard
 
 
 def test_a_normal_pace_is_never_throttled() -> None:

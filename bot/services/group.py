@@ -1,16 +1,16 @@
 """The group challenge service: one method per thing that happens in a group, one unit of work each.
 
-Like ``bot.service`` it joins the pure rules (``bot.challenge``, grading) to the store and knows
-nothing of Telegram: methods take ``now`` and the ``update_id`` (claimed in the same transaction
-as the effects, so a redelivered update never counts twice) and return plain views or a
+Like ``bot.services.quiz`` it joins the pure rules (``bot.core.challenge``, grading) to the store
+and knows nothing of Telegram: methods take ``now`` and the ``update_id`` (claimed in the same
+transaction as the effects, so a redelivered update never counts twice) and return plain views or a
 ``GroupNotice``. The Telegram adapter drives a challenge by calling ``advance`` and doing what
 the returned action says; because the whole state is stored, a restarted bot resumes that way.
 
 Replicas: every replica may drive every challenge. ``advance`` hands out each group message (a
 question, its results, the final standings) to one replica only, under a claim with a lease
-(``bot.challenge.may_post``); the others get ``Wait`` until the lease ends, and take the message
-over if it was not posted by then (the replica crashed). A replica whose send takes long keeps
-its lease with ``renew_posting``.
+(``bot.core.challenge.may_post``); the others get ``Wait`` until the lease ends, and take the
+message over if it was not posted by then (the replica crashed). A replica whose send takes long
+keeps its lease with ``renew_posting``.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import challenge as rules
-from bot.cards import Card, Deck, Point
-from bot.challenge import AnswerPoints, ChallengeRequest, Period, Standing
-from bot.grading import grade, prepare_deck
-from bot.group_storage import (
+from bot.core import challenge as rules
+from bot.core.cards import Card, Deck, Point
+from bot.core.challenge import AnswerPoints, ChallengeRequest, Period, Standing
+from bot.core.grading import grade, prepare_deck
+from bot.storage.base import Store
+from bot.storage.group import (
     CLOSED,
     OPEN,
     RUNNING,
@@ -34,7 +35,6 @@ from bot.group_storage import (
     GroupStanding,
     QuestionRow,
 )
-from bot.storage import Store
 
 #: The longest answer we store and grade; Telegram's own message limit.
 MAX_ANSWER_CHARS = 4096
@@ -901,7 +901,7 @@ class GroupService:
 async def group_standings_for_user(store: Store, user_id: int) -> list[GroupStanding]:
     """The user's rank and points in every group chat they scored in, best first.
 
-    For the private /score: render the result with ``bot.render_group.group_standings``.
+    For the private /score: render the result with ``bot.telegram.render_group.group_standings``.
     """
     async with store.transaction() as tx:
         return await ChallengeRepo(tx).standings_for_user(user_id)

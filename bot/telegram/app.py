@@ -1,6 +1,6 @@
 """The Telegram adapter: thin python-telegram-bot handlers around the service layer.
 
-Each handler parses the update, calls the service, and sends what ``bot.render`` produced.
+Each handler parses the update, calls the service, and sends what ``bot.telegram.render`` produced.
 All wiring is in ``build_application``; resources open in ``post_init`` and close in
 ``post_shutdown``; one error handler deals with whatever goes wrong.
 """
@@ -11,19 +11,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 from telegram import (
-    BotCommand,
     BotCommandScopeChat,
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
-    Message,
     Update,
 )
 from telegram._utils.types import JSONDict
@@ -44,123 +40,34 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import quiz, render
-from bot.cards import Deck, load_decks
 from bot.config import Settings
-from bot.group_service import group_standings_for_user
-from bot.ordering import PerChatUpdateProcessor, concurrency_for
-from bot.pump import CLAIM_PRUNE_INTERVAL, DATABASE_ERRORS, UpdatePump, is_database_error
-from bot.render_group import group_standings
-from bot.service import FeedbackView, Notice, QuestionView, QuizService, SummaryView
-from bot.storage import Store, UserProfile
-from bot.telegram_admin import ADMIN_COMMANDS, register_admin_handlers
-from bot.telegram_group import register_group_handlers
-from bot.telegram_reviews import register_review_handlers
-from bot.throttle import Decision, FloodGuard
+from bot.core import quiz
+from bot.core.throttle import Decision
+from bot.decks.loader import Deck, load_decks
+from bot.services.group import group_standings_for_user
+from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService, SummaryView
+from bot.storage.base import Store
+from bot.telegram import render
+from bot.telegram.admin import ADMIN_COMMANDS, register_admin_handlers
+from bot.telegram.group import register_group_handlers
+from bot.telegram.ordering import PerChatUpdateProcessor, concurrency_for
+from bot.telegram.pump import CLAIM_PRUNE_INTERVAL, DATABASE_ERRORS, UpdatePump, is_database_error
+from bot.telegram.render_group import group_standings
+from bot.telegram.reviews import register_review_handlers
+from bot.telegram.runtime import (
+    Runtime,
+    markup,
+    now_of,
+    profile_of,
+    runtime_of,
+    send,
+    send_next,
+    send_question,
+    send_text,
+    service_of,
+)
 
 log = logging.getLogger("bot")
-
-COMMANDS = [
-    BotCommand("quiz", "Start a round: /quiz [number of cards]"),
-    BotCommand("stop", "End the round and see the summary"),
-    BotCommand("score", "Your points, accuracy and streak"),
-    BotCommand("deck", "See the decks and choose one"),
-    BotCommand("help", "How answering works, and the commands"),
-    BotCommand("start", "Welcome and a quick start"),
-]
-
-
-StartupHook = Callable[[Application, "Runtime"], Awaitable[None]]
-
-
-@dataclass
-class Runtime:
-    """What the handlers share: settings, decks, the open store and the services.
-
-    Feature modules (groups, reviews) keep their services in ``services`` and add start-up
-    work (resuming challenges, scheduling reminders) to ``on_startup``; it runs in post_init
-    once the store is open.
-    """
-
-    settings: Settings
-    decks: list[Deck]
-    clock: Callable[[], datetime]
-    store: Store | None = None
-    service: QuizService | None = None
-    pump: UpdatePump | None = None
-    commands: list[BotCommand] = field(default_factory=lambda: list(COMMANDS))
-    services: dict[str, Any] = field(default_factory=dict)
-    on_startup: list[StartupHook] = field(default_factory=list)
-    #: Called with the new decks after /reload, for services that keep decks of their own.
-    on_reload: list[Callable[[list[Deck]], Awaitable[None]]] = field(default_factory=list)
-    flood_guard: FloodGuard = field(default_factory=FloodGuard)
-    broadcasting: bool = False
-
-
-def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
-    return context.application.bot_data["runtime"]
-
-
-def service_of(context: ContextTypes.DEFAULT_TYPE) -> QuizService:
-    service = runtime_of(context).service
-    if service is None:  # post_init failed or has not run
-        raise RuntimeError("the service is not running")
-    return service
-
-
-def now_of(context: ContextTypes.DEFAULT_TYPE) -> datetime:
-    return runtime_of(context).clock()
-
-
-def profile_of(update: Update) -> UserProfile:
-    user = update.effective_user
-    assert user is not None
-    return UserProfile(
-        user_id=user.id,
-        first_name=user.first_name or user.username or "friend",
-        username=user.username,
-        language_code=user.language_code,
-    )
-
-
-def markup(buttons: list[list[render.Button]]) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in buttons
-        ]
-    )
-
-
-async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: render.Reply) -> Message:
-    return await context.bot.send_message(chat_id, reply.html, reply_markup=markup(reply.buttons))
-
-
-async def send_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int, html_text: str) -> None:
-    if html_text:
-        await context.bot.send_message(chat_id, html_text)
-
-
-async def send_question(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, view: QuestionView
-) -> None:
-    message = await send(context, chat_id, render.question(view))
-    await service_of(context).remember_question_message(view.round_id, message.message_id)
-
-
-async def send_next(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, result: QuestionView | SummaryView | Notice
-) -> None:
-    """Send whatever follows a skip or a Next: a question, the summary, or a notice."""
-    if isinstance(result, QuestionView):
-        await send_question(context, chat_id, result)
-    elif isinstance(result, SummaryView):
-        await send(context, chat_id, render.summary(result))
-    else:
-        await send_text(context, chat_id, render.NOTICES[result.kind])
-
 
 # --- sending ----------------------------------------------------------------------------------
 
@@ -357,79 +264,114 @@ async def drop_buttons(query: CallbackQuery) -> None:
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every private-chat button: Start quiz, a deck choice, "I was right", or a question's."""
     query = update.callback_query
     assert query is not None
     data = query.data or ""
     message = query.message
     chat_id = message.chat.id if message is not None else query.from_user.id
-    service = service_of(context)
-    user = profile_of(update)
-    now = now_of(context)
-
     if data == render.START_QUIZ:
         await query.answer()
         await start_round(update, context, quiz.DEFAULT_ROUND_SIZE, chat_id)
-        return
-    if data.startswith("d:"):
-        chosen = await service.choose_deck(user, data[2:], now)
-        if isinstance(chosen, Notice):
-            await query.answer(render.NOTICES[chosen.kind])
-        else:
-            await query.answer(f"Deck: {chosen.name}")
-            await send_text(
-                context, chat_id, f"📚 Your next rounds use <b>{render.esc(chosen.name)}</b>."
-            )
-        return
-    if data.startswith("r:") and data[2:].isdigit():
-        result = await service.override(user, int(data[2:]), now, update.update_id)
-        if isinstance(result, FeedbackView):
-            await query.answer("Counted as correct.")
-            reply = render.feedback(result)
-            await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
-        else:
-            await query.answer(render.NOTICES[result.kind] or None)
-        return
+    elif data.startswith("d:"):
+        await deck_button(update, context, query, data[2:], chat_id)
+    elif data.startswith("r:") and data[2:].isdigit():
+        await override_button(update, context, query, int(data[2:]))
+    else:
+        await question_button(update, context, query, data, chat_id)
 
+
+async def deck_button(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    query: CallbackQuery,
+    deck_id: str,
+    chat_id: int,
+) -> None:
+    chosen = await service_of(context).choose_deck(profile_of(update), deck_id, now_of(context))
+    if isinstance(chosen, Notice):
+        await query.answer(render.NOTICES[chosen.kind])
+        return
+    await query.answer(f"Deck: {chosen.name}")
+    await send_text(context, chat_id, f"📚 Your next rounds use <b>{render.esc(chosen.name)}</b>.")
+
+
+async def override_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, answer_id: int
+) -> None:
+    result = await service_of(context).override(
+        profile_of(update), answer_id, now_of(context), update.update_id
+    )
+    if isinstance(result, FeedbackView):
+        await query.answer("Counted as correct.")
+        reply = render.feedback(result)
+        await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+    else:
+        await query.answer(render.NOTICES[result.kind] or None)
+
+
+async def question_button(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    query: CallbackQuery,
+    data: str,
+    chat_id: int,
+) -> None:
+    """Hint, Show answer, Skip and Next, whose data is ``q:<action>:<round>:<position>``."""
     parts = data.split(":")
     if len(parts) != 4 or parts[0] != "q" or not (parts[2].isdigit() and parts[3].isdigit()):
         await query.answer("That button no longer works.")
         return
     action, round_id, position = parts[1], int(parts[2]), int(parts[3])
-    if action == render.HINT:
-        result = await service.hint(user, chat_id, round_id, position, now, update.update_id)
-        if isinstance(result, QuestionView):
-            await query.answer(f"Hint {len(result.hints)}: −{quiz.HINT_PENALTY} points")
-            reply = render.question(result)
-            await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
-            return
-    elif action == render.SHOW:
-        result = await service.reveal(user, chat_id, round_id, position, now, update.update_id)
-        if isinstance(result, FeedbackView):
-            await query.answer()
-            await drop_buttons(query)
-            await send(context, chat_id, render.feedback(result))
-            return
-    elif action == render.SKIP:
-        result = await service.skip(user, chat_id, round_id, position, now, update.update_id)
-        if not isinstance(result, Notice):
-            await query.answer("Skipped")
-            await drop_buttons(query)
-            await send_next(context, chat_id, result)
-            return
-    elif action == render.NEXT:
-        result = await service.next_question(
+    step = QUESTION_ACTIONS.get(action)
+    if step is None:
+        result: object = Notice("stale")
+    else:
+        service, user, now = service_of(context), profile_of(update), now_of(context)
+        result = await getattr(service, step)(
             user, chat_id, round_id, position, now, update.update_id
         )
-        if not isinstance(result, Notice):
-            await query.answer()
-            await keep_only_override(query)
-            await send_next(context, chat_id, result)
+        if await show_question_step(context, query, action, result, chat_id):
             return
-    else:
-        result = Notice("stale")
+    assert isinstance(result, Notice)
     await query.answer(render.NOTICES[result.kind] or None)
     if result.kind == "stale":
         await drop_buttons(query)
+
+
+#: The service method behind each question button.
+QUESTION_ACTIONS = {
+    render.HINT: "hint",
+    render.SHOW: "reveal",
+    render.SKIP: "skip",
+    render.NEXT: "next_question",
+}
+
+
+async def show_question_step(
+    context: ContextTypes.DEFAULT_TYPE,
+    query: CallbackQuery,
+    action: str,
+    result: object,
+    chat_id: int,
+) -> bool:
+    """Show what a question button led to; False when it was a notice, for the caller."""
+    if action == render.HINT and isinstance(result, QuestionView):
+        await query.answer(f"Hint {len(result.hints)}: −{quiz.HINT_PENALTY} points")
+        reply = render.question(result)
+        await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+    elif action == render.SHOW and isinstance(result, FeedbackView):
+        await query.answer()
+        await drop_buttons(query)
+        await send(context, chat_id, render.feedback(result))
+    elif action in (render.SKIP, render.NEXT) and not isinstance(result, Notice):
+        assert isinstance(result, QuestionView | SummaryView)
+        await query.answer("Skipped" if action == render.SKIP else None)
+        await (drop_buttons(query) if action == render.SKIP else keep_only_override(query))
+        await send_next(context, chat_id, result)
+    else:
+        return False
+    return True
 
 
 async def keep_only_override(query: CallbackQuery) -> None:

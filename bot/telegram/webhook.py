@@ -18,14 +18,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Update
 
-from bot.pump import DATABASE_ERRORS
+from bot.telegram.pump import DATABASE_ERRORS
 
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from bot.telegram_app import Runtime
+    from bot.telegram.runtime import Runtime
 
-log = logging.getLogger("bot.webhook")
+log = logging.getLogger("bot.telegram.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: Telegram's updates are small; anything far bigger is not from Telegram.

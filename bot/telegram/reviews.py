@@ -36,22 +36,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot import charts, quiz, render, render_reviews
 from bot.config import ReviewOptions
-from bot.reminders import USAGE, ReminderInputError, parse_hours, parse_remind
-from bot.render import Reply
-from bot.review_service import (
+from bot.core import quiz
+from bot.core.reminders import USAGE, ReminderInputError, parse_hours, parse_remind
+from bot.core.scheduling import MAX_NEW_PER_DAY
+from bot.services.quiz import Notice
+from bot.services.review import (
     ClosedQuestion,
     ReminderJob,
     ReviewService,
     SpacedRepetition,
 )
-from bot.scheduling import MAX_NEW_PER_DAY
-from bot.service import Notice
-from bot.storage import UserProfile
+from bot.storage.base import UserProfile
+from bot.telegram import charts, render, render_reviews
+from bot.telegram.render import Reply
 
 if TYPE_CHECKING:
-    from bot.telegram_app import Runtime
+    from bot.telegram.runtime import Runtime
 
 log = logging.getLogger("bot.reviews")
 
@@ -478,7 +479,7 @@ class ReviewFeature:
             raise ApplicationHandlerStop
 
     async def _practise_ahead(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        from bot.telegram_app import send, send_question
+        from bot.telegram.runtime import send, send_question
 
         query = update.callback_query
         assert query is not None

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import render
-from bot.reminders import DAY_LABELS, USAGE, describe_spec, describe_when, zone
-from bot.render import Button, Reply, esc, fit
-from bot.review_service import (
+from bot.core.reminders import DAY_LABELS, USAGE, describe_spec, describe_when, zone
+from bot.core.scheduling import MAX_NEW_PER_DAY
+from bot.services.review import (
     ClosedQuestion,
     DailyAnswer,
     DueView,
@@ -21,7 +20,8 @@ from bot.review_service import (
     StatsView,
     TimezoneResult,
 )
-from bot.scheduling import MAX_NEW_PER_DAY
+from bot.telegram import render
+from bot.telegram.render import Button, Reply, esc, fit
 
 PRACTISE_AHEAD = "rv:ahead"
 START_REVIEW = render.START_QUIZ

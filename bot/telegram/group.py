@@ -59,8 +59,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import render_group
-from bot.challenge import (
+from bot.core.cards import Deck
+from bot.core.challenge import (
     COUNTDOWN_EDIT_SECONDS,
     ChallengeLimits,
     Period,
@@ -68,7 +68,7 @@ from bot.challenge import (
     parse_period,
     renewal_interval,
 )
-from bot.group_service import (
+from bot.services.group import (
     Announce,
     AnswerAccepted,
     Finish,
@@ -83,10 +83,11 @@ from bot.group_service import (
     WaitForClose,
     group_standings_for_user,
 )
-from bot.render import Reply, esc
+from bot.telegram import render_group
+from bot.telegram.render import Reply, esc
 
 if TYPE_CHECKING:
-    from bot.telegram_app import Runtime
+    from bot.telegram.runtime import Runtime
 
 log = logging.getLogger("bot.group")
 
@@ -608,6 +609,18 @@ async def _reply(
     )
 
 
+def _named_deck(driver: ChallengeDriver, name: str | None) -> tuple[Deck | None, str]:
+    """The deck ``/challenge`` names (None: the starter's choice), or the HTML saying why not."""
+    if not name:
+        return None, ""
+    named = driver.service.decks_named(name)
+    if len(named) == 1:
+        return named[0], ""
+    if named:
+        return None, render_group.ambiguous_deck(name, [deck.name for deck in named])
+    return None, render_group.unknown_deck(name, [deck.name for deck in driver.service.decks])
+
+
 async def challenge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     driver = _driver(context)
     chat = update.effective_chat
@@ -616,20 +629,10 @@ async def challenge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     except ValueError as problem:
         await _reply(context, update, esc(str(problem)))
         return
-    deck = None
-    if request.deck:
-        named = driver.service.decks_named(request.deck)
-        if len(named) != 1:
-            html = (
-                render_group.ambiguous_deck(request.deck, [deck.name for deck in named])
-                if named
-                else render_group.unknown_deck(
-                    request.deck, [deck.name for deck in driver.service.decks]
-                )
-            )
-            await _reply(context, update, html)
-            return
-        deck = named[0]
+    deck, problem_html = _named_deck(driver, request.deck)
+    if problem_html:
+        await _reply(context, update, problem_html)
+        return
     result = await driver.service.start_challenge(
         chat.id,
         chat.title,
@@ -823,7 +826,7 @@ class GroupChatMemberHandler(ChatMemberHandler[ContextTypes.DEFAULT_TYPE, None])
 def _add_before_catch_alls(application: Application, handler: BaseHandler[Any, Any, Any]) -> None:
     """Put a callback handler in front of the private one, which answers every button.
 
-    ``telegram_app`` registers its CallbackQueryHandler without a pattern before calling us,
+    ``bot.telegram.app`` registers its CallbackQueryHandler without a pattern before calling us,
     so ours must come first in handler group 0 to see the leaderboard buttons.
     """
     application.add_handler(handler)

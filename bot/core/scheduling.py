@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler, State
 
-from bot.cards import Card
-from bot.quiz import Streak
+from bot.core.cards import Card
+from bot.core.quiz import Streak
 
 #: "Easy" needs a correct answer, no hint, and a reply within this many seconds plus
 #: ``EASY_SECONDS_PER_CHAR`` per character of the reference answer (its points joined by "; ").

@@ -1,7 +1,7 @@
 """HTML for group challenges: questions with their countdown, results, standings, leaderboards.
 
-Pure functions, like ``bot.render``: every name and answer users typed goes through ``esc``, and
-deck text too. Names are display names, never user ids.
+Pure functions, like ``bot.telegram.render``: every name and answer users typed goes through
+``esc``, and deck text too. Names are display names, never user ids.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot import challenge as rules
-from bot.challenge import PERIOD_TITLES, AnswerPoints, Period, Standing
-from bot.group_service import (
+from bot.core import challenge as rules
+from bot.core.challenge import PERIOD_TITLES, AnswerPoints, Period, Standing
+from bot.services.group import (
     ChallengeStarted,
     FinalView,
     GroupNotice,
@@ -20,8 +20,8 @@ from bot.group_service import (
     RankView,
     ResultsView,
 )
-from bot.group_storage import GroupStanding
-from bot.render import Button, Reply, esc, fit
+from bot.storage.group import GroupStanding
+from bot.telegram.render import Button, Reply, esc, fit
 
 #: Longest name shown in a table; longer ones end with "…".
 NAME_CHARS = 32

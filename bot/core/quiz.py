@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.cards import Card
+from bot.core.cards import Card
 
 DEFAULT_ROUND_SIZE = 10
 MAX_ROUND_SIZE = 50

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot import quiz
-from bot.cards import Card, Deck, Point
-from bot.grading import grade, prepare_deck
-from bot.review_service import SpacedRepetition
-from bot.scheduling import Rating
-from bot.storage import AnswerRow, RoundRow, Store, Tx, UserProfile
+from bot.core import quiz
+from bot.core.cards import Card, Deck, Point
+from bot.core.grading import grade, prepare_deck
+from bot.core.scheduling import Rating
+from bot.services.review import SpacedRepetition
+from bot.storage.base import AnswerRow, RoundRow, Store, Tx, UserProfile
 
 #: The longest answer we store and grade; Telegram's own message limit.
 MAX_ANSWER_CHARS = 4096

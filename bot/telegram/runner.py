@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from bot.cards import DeckError, load_decks
 from bot.config import ConfigError, Settings, parse_paths
+from bot.decks.loader import DeckError, load_decks
 from bot.logsetup import configure_logging
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def run_bot(args: argparse.Namespace) -> int:
 
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.telegram_app import build_application
+    from bot.telegram.app import build_application
 
     application = build_application(settings, decks=decks)
     log.info(
@@ -113,7 +113,7 @@ async def serve(application: Application, settings: Settings) -> None:
     """Run until SIGINT or SIGTERM: initialise, start, receive, then finish the queue and close.
 
     We do not use PTB's run_polling/run_webhook: they acknowledge updates before they are
-    handled, while our pump keeps them in the database first (see bot.pump).
+    handled, while our pump keeps them in the database first (see bot.telegram.pump).
     """
     runtime = application.bot_data["runtime"]
     stop = asyncio.Event()
@@ -156,7 +156,7 @@ async def receive_webhooks(
     from aiohttp import web
     from telegram import Update
 
-    from bot.webhook import build_web_app, webhook_path
+    from bot.telegram.webhook import build_web_app, webhook_path
 
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
@@ -182,7 +182,7 @@ async def receive_webhooks(
 
 def run_health(args: argparse.Namespace) -> int:
     """Exit 0 when the configured database answers a query; used by the Docker HEALTHCHECK."""
-    from bot.storage import ping_database
+    from bot.storage.base import ping_database
 
     url = args.database_url or Settings.from_env().database_url
     try:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.cards import (
+from bot.decks.importer import IMPERATIVE_VERBS, is_table, parse_table, parse_text, slugify, to_yaml
+from bot.decks.loader import (
     Card,
     Deck,
     DeckError,
@@ -21,8 +22,6 @@ from bot.cards import (
     is_slug,
     parse_deck,
 )
-from bot.config import card_paths
-from bot.importer import IMPERATIVE_VERBS, is_table, parse_table, parse_text, slugify, to_yaml
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’…–—")
 
@@ -85,8 +84,10 @@ def _count(number: int, noun: str) -> str:
 
 
 def run_check(paths: Sequence[str | Path], out: TextIO) -> int:
-    """Validate decks, print a summary per deck, warnings, and every problem; 1 on problems."""
-    decks, problems = collect_decks(list(paths) or card_paths())
+    """Validate decks, print a summary per deck, warnings, and every problem; 1 on problems.
+
+    The caller resolves the paths (``quizbot check`` falls back to the configured decks)."""
+    decks, problems = collect_decks(list(paths))
     warnings = [
         warning for deck in decks for card in deck.cards for warning in card_warnings(deck, card)
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from bot.scheduling import DayCounts, DueForecast
+from bot.core.scheduling import DayCounts, DueForecast
 
 COLOURS = {"correct": "#2e9e5b", "partial": "#e0a526", "wrong": "#d2493b", "due": "#4a7bd0"}
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.storage import is_in_memory
+from bot.storage.base import is_in_memory
 
 #: How many updates may be in progress at once, across all chats.
 MAX_CONCURRENT_UPDATES = 32

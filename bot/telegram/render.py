@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot import quiz
-from bot.cards import Deck
-from bot.service import FeedbackView, QuestionView, ScoreView, SummaryView, deck_key
+from bot.core import quiz
+from bot.core.cards import Deck
+from bot.services.quiz import FeedbackView, QuestionView, ScoreView, SummaryView, deck_key
 
 #: Telegram's limit on one message's text.
 MESSAGE_LIMIT = 4096

@@ -11,11 +11,11 @@ from telegram import BotCommand, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot import render
-from bot.cards import DeckError, load_decks
+from bot.decks.loader import DeckError, load_decks
+from bot.telegram import render
 
 if TYPE_CHECKING:
-    from bot.telegram_app import Runtime
+    from bot.telegram.runtime import Runtime
 
 log = logging.getLogger("bot.admin")
 

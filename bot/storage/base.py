@@ -54,7 +54,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateColumn
 
-from bot.quiz import CardRecord, Streak
+from bot.core.quiz import CardRecord, Streak
 
 log = logging.getLogger(__name__)
 
@@ -724,7 +724,7 @@ def _streak_days_to_local_days(conn: Connection) -> None:
 
 
 #: Modules that define more tables on ``metadata``; imported before the schema is checked.
-TABLE_MODULES = ("bot.group_storage", "bot.review_storage")
+TABLE_MODULES = ("bot.storage.group", "bot.storage.review")
 
 
 def load_table_modules() -> None:

@@ -14,7 +14,7 @@ unique constraint on (question, user) keeps every player to one answer.
 
 Posting: each group message of a challenge (a question, its results, the final standings) is
 claimed before it is sent, with a conditional ``UPDATE challenges SET posting_* ... WHERE`` no
-other replica holds that step with a lease still running (``bot.challenge.may_post``), so two
+other replica holds that step with a lease still running (``bot.core.challenge.may_post``), so two
 replicas never post the same message, and one that crashed is taken over after its lease. The
 holder renews the lease while its send lasts (``renew_posting``, only its own claim on that step).
 """
@@ -46,8 +46,8 @@ from sqlalchemy import (
     update,
 )
 
-from bot.challenge import CardStat, Entry, PostingClaim
-from bot.storage import Tx, UTCDateTime, metadata, row_as
+from bot.core.challenge import CardStat, Entry, PostingClaim
+from bot.storage.base import Tx, UTCDateTime, metadata, row_as
 
 group_chats = Table(
     "group_chats",
@@ -82,7 +82,7 @@ challenges = Table(
     Column("stopped_by_name", String(256)),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    # The group message being posted (a step, see bot.challenge), by which replica, and until
+    # The group message being posted (a step, see bot.core.challenge), by which replica, and until
     # when its claim holds; a lapsed claim may be taken over (schema version 6).
     Column("posting_step", String(32)),
     Column("posting_by", String(64)),
@@ -406,7 +406,7 @@ class ChallengeRepo:
     ) -> bool:
         """Claim the posting of ``step`` until ``until``; True when this replica may post it.
 
-        The same rule as ``bot.challenge.may_post``, as one atomic conditional update.
+        The same rule as ``bot.core.challenge.may_post``, as one atomic conditional update.
         """
         c = challenges.c
         result = await self.conn.execute(

@@ -23,9 +23,9 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from bot.storage import Store
+    from bot.storage.base import Store
 
-log = logging.getLogger("bot.pump")
+log = logging.getLogger("bot.telegram.pump")
 
 #: Long-poll timeout for getUpdates, in seconds.
 POLL_TIMEOUT = 25

@@ -13,13 +13,12 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot import quiz
-from bot.cards import Card, Deck
-from bot.grading import grade
-from bot.group_storage import ChallengeRepo
-from bot.reminders import (
+from bot.core import quiz
+from bot.core.cards import Card, Deck
+from bot.core.grading import grade
+from bot.core.reminders import (
     DEFAULT_TIMEZONE,
     ReminderSpec,
     local_date,
@@ -28,8 +27,7 @@ from bot.reminders import (
     suggest_timezones,
     zone,
 )
-from bot.review_storage import CLAIMED, ReminderRow, ReviewRepo
-from bot.scheduling import (
+from bot.core.scheduling import (
     DEFAULT_NEW_PER_DAY,
     CardState,
     DayCounts,
@@ -52,10 +50,9 @@ from bot.scheduling import (
     streak_at_risk,
     tag_mastery,
 )
-from bot.storage import Store, Tx, UserProfile
-
-if TYPE_CHECKING:
-    from bot.service import QuizService
+from bot.storage.base import Store, Tx, UserProfile
+from bot.storage.group import ChallengeRepo
+from bot.storage.review import CLAIMED, ReminderRow, ReviewRepo
 
 log = logging.getLogger(__name__)
 
@@ -332,12 +329,21 @@ def _spec(row: ReminderRow) -> ReminderSpec:
 # --- the service ------------------------------------------------------------------------------
 
 
+class QuizDecks(Protocol):
+    """What reviews need of the quiz service (its decks and its FSRS state), named here so that
+    this module does not import ``bot.services.quiz``, which imports it."""
+
+    spaced: SpacedRepetition
+
+    def deck(self, deck_id: str | None) -> Deck: ...
+
+
 @dataclass
 class ReviewService:
     """Settings, reminders, /due and /stats over the store; rounds stay the quiz service's."""
 
     store: Store
-    quiz: QuizService
+    quiz: QuizDecks
     rng: random.Random = field(default_factory=random.Random)
 
     @property

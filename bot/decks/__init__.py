@@ -1,0 +1,1 @@
+"""Decks as files: loading and validating YAML banks, importing other formats, exporting."""

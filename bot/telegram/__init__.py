@@ -1,0 +1,1 @@
+"""The Telegram adapter: PTB handlers, rendering, the update pump, the webhook and the wiring."""
