@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import grading
+from bot.core import grading, keyterms
 from bot.decks.loader import BUNDLED_CARDS, Card, Deck, Point, load_deck
 
 
@@ -41,7 +41,7 @@ def test_a_large_deck_grades_like_a_small_one(card_id: str, answer: str, verdict
 def test_a_large_deck_is_not_prepared_up_front_and_keeps_only_recent_cards(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(grading, "LAZY_PREPARED_CARDS", 5)
+    monkeypatch.setattr(keyterms, "LAZY_PREPARED_CARDS", 5)
     deck = large_deck(grading.EAGER_PREPARE_MAX_CARDS + 10)
     grading.prepare_deck(deck)
     stats = deck.cards[0].cache["grading-deck"]

@@ -20,79 +20,96 @@ high" for "low utilisation", "the GPU preprocesses" for "preprocessing on the CP
 the card's words crosswise ("partition the model ... copies of the data") cannot earn it.
 Yes/no points read the reply's first decisive word; a bare keyword dump earns nothing.
 
-``grade`` is pure and deterministic (its memo caches never change a result);
-``prepare_deck`` / ``prepare_cards`` do the per-card work once and store it in ``card.cache``.
+``grade`` is pure and deterministic (its memo caches never change a result). The per-card
+work (key terms, weights, contrast with sibling points and cards) is done once by
+``bot.core.keyterms``; ``prepare_deck`` and ``prepare_cards`` are re-exported from there.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
-import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from rapidfuzz.distance import OSA
 
-from bot.core.cards import Card, Deck, Point
+from bot.core.cards import Card, Point
+from bot.core.keyterms import (
+    EAGER_PREPARE_MAX_CARDS,
+    ECHO_WINDOW,
+    FUZZY_CACHE_SIZE,
+    FUZZY_MIN_LENGTH,
+    NEIGHBOURS,
+    SKELETON_MIN_LENGTH,
+    SQUEEZE_MIN_LENGTH,
+    PreparedCard,
+    PreparedPoint,
+    Question,
+    Term,
+    join_key,
+    joins,
+    neighbours,
+    prepare_cards,
+    prepare_deck,
+    prepared_card,
+    skeleton,
+    word_keys,
+)
+from bot.core.lexicon import (
+    AFFIRMING_VERBS,
+    BOUND_WORDS,
+    CONJUNCTIONS,
+    DENYING_PREFIXES,
+    DISTRIBUTIVE_WORDS,
+    IGNORANCE_PHRASES,
+    IGNORANCE_WORDS,
+    NEGATING_HYPHENS,
+    NEGATING_PREFIXES,
+    NO_WORDS,
+    SINGLE_WORDS,
+    YES_WORDS,
+)
 from bot.core.textnorm import (
     BOUND_SIGNS,
-    BOUND_WORDS,
     NEGATION_CUES,
     PHRASAL_HEADS,
     SYNONYM_WORDS,
     Token,
-    antonym_side_of,
     comparative,
-    cue_length,
     mark_negations,
-    opposites_of,
     phrasal_groups,
     squeeze,
-    stem,
     synonym_groups,
-    synonyms_of,
     tokenize,
 )
+
+__all__ = [
+    "EAGER_PREPARE_MAX_CARDS",
+    "Grade",
+    "PointGrade",
+    "grade",
+    "prepare_cards",
+    "prepare_deck",
+    "verdict_for",
+]
 
 #: A term set earns its point when this share of its weight is found in the answer.
 CREDIT_THRESHOLD = 0.5
 #: ... and this share when the answer is a single word (see ``_grade_point``).
 LONE_WORD_SHARE = 2 / 3
-#: Weight factor for a term the question already contains (the student gets it for free).
-QUESTION_WEIGHT = 0.2
-#: Weight factor for a term another point of the same card also has (it can't tell them apart).
-SHARED_WEIGHT = 0.5
-#: Weight factor for optional detail: "(in parentheses)", "e.g. an example".
-OPTIONAL_WEIGHT = 0.35
 #: Only the start of an answer is read: longer texts are cut here (Telegram's message limit).
 MAX_ANSWER_CHARS = 4096
-#: Card words shorter than this are matched exactly (CPU is not GPU); longer ones may be misspelt.
-FUZZY_MIN_LENGTH = 5
 #: Answer words shorter than this are never taken for a misspelling ("lowr" is "lower").
 FUZZY_MIN_ANSWER_LENGTH = 4
 #: (shortest reference length, edits allowed): "latancy" is one edit from "latency".
 FUZZY_EDITS: tuple[tuple[int, int], ...] = ((12, 3), (8, 2), (FUZZY_MIN_LENGTH, 1))
 #: A stem this long that begins another word is the same root ("replic"-ate / "replica").
 PREFIX_MIN_LENGTH = 6
-#: Prefixes that reverse a word's meaning: "asynchronous" is never a typo of "synchronous".
-NEGATING_PREFIXES: tuple[str, ...] = ("a", "an", "un", "non", "in", "im", "ir", "il", "dis", "anti")
-#: Hyphenated prefixes that deny the word they join: "non-determinism" is "not determinism".
-NEGATING_HYPHENS: tuple[str, ...] = ("non",)
-#: A denied word is also read as its denying-prefix form: "no limit" says "unlimited",
-#: "not efficient" says "inefficient".
-DENYING_PREFIXES: tuple[str, ...] = ("un", "non", "in", "im")
 #: Adjacent answer words are also tried glued together ("all gather" == "allgather").
 JOIN_WINDOW = 3
-#: Longest run of question content words recognised as the question echoed back.
-ECHO_WINDOW = 16
 #: At most this many hits are tried as the centre of a point's evidence.
 EVIDENCE_ANCHORS = 4
-#: Look-ups remembered per card and per memo, so a word seen before costs one dict look-up.
-FUZZY_CACHE_SIZE = 4096
-#: Keyword dumps: a deck term is "distinctive" when at most this share of cards use it...
-DUMP_TERM_SHARE = 0.2
 #: ...and an answer with at most this share of function words (a bare list of words)...
 DUMP_MAX_FUNCTION_SHARE = 0.15
 #: ...naming at least this many distinctive terms of other cards...
@@ -101,64 +118,21 @@ DUMP_MIN_FOREIGN = 5
 DUMP_RATIO = 2.0
 #: Weight factor for a term found only through a synonym ("quick" for "fast"): a little less.
 SYNONYM_WEIGHT = 0.8
-#: Squeezed doubled letters ("plott" -> "plot") are tried on words at least this long.
-SQUEEZE_MIN_LENGTH = 3
-#: A word written without its vowels ("srch", "extractn") is read when this many letters remain.
-SKELETON_MIN_LENGTH = 4
 #: Evidence hits further apart than this many words are quoted as separate fragments...
 EVIDENCE_GAP = 5
 #: ...joined by this.
 EVIDENCE_JOINER = " … "
-#: Words that join two statements in one clause: "the GPU trains and the CPU preprocesses".
-CONJUNCTIONS = frozenset({"and", "or", "nor", "while", "whereas", "plus"})
-#: "one copy per worker" counts out one for each, not one in all.
-DISTRIBUTIVE_WORDS = frozenset({"per", "each", "every"})
-#: Numbers that state a single one ("exactly one hidden layer").
-SINGLE_WORDS = frozenset({"1", "single", "sole"})
 #: A point with at most this many words of its own names one thing: denying one denies it.
 SHORT_POINT_TERMS = 2
-#: An opposite word is said of the content words this close to it ("utilisation is high").
-NEIGHBOURS = 2
 #: Float slack for comparing shares against thresholds.
 EPSILON = 1e-9
 
-#: Answers that say "I don't know"; they never affirm or deny anything.
-IGNORANCE_WORDS = frozenset({"idk", "dunno", "unsure", "pass", "skip"})
-IGNORANCE_PHRASES: tuple[tuple[str, ...], ...] = (
-    ("no", "idea"),
-    ("no", "clue"),
-    ("not", "sure"),
-    ("dont", "know"),
-    ("do", "not", "know"),
-)
-YES_WORDS = frozenset(
-    "yes ye yeh yah yep yeah yup ya yea yess sure certainly definitely absolutely indeed "
-    "correct true affirmative ok okay aye course".split()
-)
-NO_WORDS = frozenset(
-    "no nope nah nay not never false negative incorrect cannot cant dont doesnt isnt arent "
-    "wont wouldnt couldnt impossible".split()
-)
 #: The same words with doubled letters squeezed, to read stretched replies ("noo", "yess").
 SQUEEZED_YES = frozenset(squeeze(word) for word in YES_WORDS)
 SQUEEZED_NO = frozenset(squeeze(word) for word in NO_WORDS)
-#: Without a yes or no word, a reply whose subject is followed by one of these ("they can",
-#: "it is") affirms a yes/no question.
-AFFIRMING_VERBS = frozenset("can could is are does do will would may works possible".split())
 #: How many leading tokens may hold that affirming verb (the first one never does).
 AFFIRMING_REACH = 3
 
-_OPTIONAL_RE = re.compile(
-    r"\([^)]*\)"  # (a parenthesis)
-    r"|\b(?:e\.\s?g\.|i\.\s?e\.|for example|for instance|such as|including)[^;,)]*"  # examples
-    r"|(?:,\s*(?:not|never)|\b(?:rather than|instead of|as opposed to))\b[^;,)]*",  # contrasts
-    re.IGNORECASE,
-)
-_SEGMENT_RE = re.compile(r"[,;]\s+")
-_VOWELS_RE = re.compile(r"[aeiou]")
-_PREPARED_KEY = "grading"
-GLOSSARY_SOURCE = "glossary:"
-_PREPARED_VERSION = 3
 
 Verdict = Literal["correct", "partial", "wrong"]
 
@@ -218,758 +192,6 @@ class Grade:
 # --- prepared matching data ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Term:
-    """A key term of a point: any of ``keys`` is an exact hit; ``forms`` are tried fuzzily."""
-
-    label: str
-    keys: frozenset[str]
-    forms: tuple[str, ...]
-    negated: bool
-    optional: bool
-    either: bool = False  # said in "too big for memory": either way round matches
-
-
-@dataclass(frozen=True, slots=True)
-class _TermSet:
-    """One way to earn a point (its text, its head or tail, or an alias) with term weights."""
-
-    source: str
-    terms: tuple[int, ...]
-    weights: tuple[float, ...]
-    questions: tuple[bool, ...]  # the term is one of the question's words
-    total: float
-    needs_content: bool  # some term beyond the question's words must be found
-    own: tuple[bool, ...]  # the point's own terms: not the question's, a sibling's, optional
-    has_own: bool  # any of them
-    entries: tuple[tuple[int, float, bool, bool], ...] = ()  # (term, weight, question, own)
-
-
-@dataclass(frozen=True, slots=True)
-class _PreparedPoint:
-    polarity: str | None  # "yes" / "no" for a yes/no point, else None
-    sets: tuple[_TermSet, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Question:
-    """What the question gives away, so that repeating it earns nothing."""
-
-    keys: frozenset[str]  # keys of the question's content words
-    framing: frozenset[str]  # stems of question words no point uses ("parts", "bottleneck")
-    grams: frozenset[tuple[str, ...]]  # runs of question content words holding a framing word
-    gram_starts: frozenset[str]  # first stems of those runs, to skip the rest quickly
-    prefixes: frozenset[tuple[str, ...]]  # every beginning of those runs
-    negated: bool  # "What can't be done...": students answer in the negative too
-
-
-_Opposite = tuple[int, frozenset[str], frozenset[str]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Contrast:
-    """Opposites of the points' words, to catch a point said the other way round.
-
-    ``opposites`` maps an answer word (text or stem) to (point index, keys that say the
-    point's own word, keys of the words next to it) for each point with a word it opposes:
-    "high" -> (i, {"low", ...}, {"hw", "utilis", ...}).
-    """
-
-    opposites: dict[str, tuple[_Opposite, ...]]
-    point_words: tuple[frozenset[str], ...]  # every word and stem of each point's wordings
-    point_terms: tuple[tuple[int, ...], ...]  # term ids of each point, over all its sets
-    point_keys: tuple[frozenset[str], ...]  # keys of those terms
-    question_terms: frozenset[int]  # terms made of the question's words
-    pairs: dict[tuple[int, int], tuple[int, ...]]  # terms said side by side -> their points
-    apart: dict[tuple[int, int], tuple[int, ...]]  # terms of one wording never side by side
-    partners: tuple[dict[int, frozenset[int]], ...]  # each point's term -> terms said with it
-    term_points: dict[int, tuple[int, ...]]  # term -> the points using it
-    linked: frozenset[int]  # terms said side by side with another
-    own_terms: frozenset[int]  # terms of one point only, not the question's, with partners
-    mirrors: dict[tuple[int, int], frozenset[tuple[int, int]]] = field(default_factory=dict)
-
-    def mirror(self, a: int, b: int) -> frozenset[tuple[int, int]]:
-        """Pairs of the partners of two points' own terms that would make a swap of them
-        (remembered: a look-up after the first time)."""
-        known = self.mirrors.get((a, b))
-        if known is None:
-            of_a = self.partners[self.term_points[a][0]][a]
-            of_b = self.partners[self.term_points[b][0]][b]
-            known = frozenset((min(c, d), max(c, d)) for c in of_b for d in of_a if c != d)
-            if len(self.mirrors) < FUZZY_CACHE_SIZE:
-                self.mirrors[(a, b)] = known
-        return known
-
-
-@dataclass(frozen=True, slots=True)
-class _PreparedCard:
-    version: int
-    source: tuple[str, tuple[Point, ...]]  # the question and points this was made from
-    points: tuple[_PreparedPoint, ...]
-    terms: tuple[_Term, ...]
-    index: dict[str, tuple[int, ...]]
-    fuzzy: dict[str, tuple[tuple[str, int], ...]]  # first letter -> (form, term id)
-    compounds: tuple[tuple[str, int], ...]  # glued forms of compound terms, tried fuzzily
-    compound_forms: frozenset[str]  # those forms: a word that only begins one is not it
-    squeezed: dict[str, tuple[int, ...]]  # keys with doubled letters squeezed ("plott")
-    skeletons: dict[str, tuple[tuple[int, int], ...]]  # consonants -> (term id, word length)
-    synonyms: dict[int, tuple[int, ...]]  # synonym group -> term ids
-    less: tuple[int, ...]  # terms meaning "less" ("lower"), said by "not as much"
-    sorted_keys: tuple[str, ...]  # every key, sorted: finds keys a word begins
-    question: _Question
-    deck_terms: frozenset[str]  # distinctive keys of the whole deck (shared, not copied)
-    contrast: _Contrast
-    fuzzy_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    head_cache: dict[str, bool] = field(default_factory=dict)
-    word_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Draft:
-    """A card's terms before deck-wide weights are known."""
-
-    card: Card
-    terms: list[_Term]
-    sets: list[list[tuple[str, list[int]]]]  # per point: (source, term ids)
-    polarities: list[str | None]
-    question: _Question
-    opposites: dict[str, tuple[_Opposite, ...]]
-    point_words: tuple[frozenset[str], ...]
-    pairs: list[frozenset[tuple[int, int]]]
-    registry: _Registry
-
-
-class _Registry(dict[tuple, int]):
-    """A card's term ids by signature, and the terms of each phrase it has read already."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.phrases: dict[str, tuple[list[int], list[int]]] = {}
-
-
-def _word_keys(token: Token) -> tuple[str, ...]:
-    """Exact-match keys of one word: stem, text, and the bare singular ("CPUs" -> "cpu")."""
-    text = token.text
-    if len(text) >= 4 and text.endswith("s") and not text.endswith("ss"):
-        return (token.stem, text, text[:-1])
-    return (token.stem, text)
-
-
-def _join_key(parts: Sequence[Token]) -> str:
-    """Key of glued words: leading words as written, the last one stemmed ("all"+"gather")."""
-    return "".join(token.text for token in parts[:-1]) + parts[-1].stem
-
-
-def _unit_keys(parts: Sequence[Token]) -> set[str]:
-    """Exact-match keys of one word or hyphen compound."""
-    if len(parts) == 1:
-        return set(_word_keys(parts[0]))
-    keys = {_join_key(parts), stem("".join(token.text for token in parts))}
-    content = [token for token in parts if not token.stop]
-    if len(content) >= 2:
-        keys.add(_join_key(content))
-    return keys
-
-
-def _fuzzy_forms(parts: Sequence[Token]) -> set[str]:
-    if len(parts) == 1:
-        forms = {parts[0].text, parts[0].stem}
-    else:
-        forms = {"".join(token.text for token in parts)}
-    return {form for form in forms if len(form) >= FUZZY_MIN_LENGTH and form.isalpha()}
-
-
-def _groups(tokens: Sequence[Token]) -> list[list[Token]]:
-    """Split tokens into units: words glued by "-" or "/" stay together."""
-    groups: list[list[Token]] = []
-    for token in tokens:
-        if groups and token.link != " " and groups[-1][-1].clause == token.clause:
-            groups[-1].append(token)
-        else:
-            groups.append([token])
-    return groups
-
-
-def _phrase_terms(
-    text: str,
-    terms: list[_Term],
-    registry: _Registry,
-    statements: list[int] | None = None,
-) -> list[int]:
-    """Key terms of a card phrase (remembered per card: a card says a phrase once)."""
-    known = registry.phrases.get(text)
-    if known is None:
-        found: list[int] = []
-        known = (_new_phrase_terms(text, terms, registry, found), found)
-        registry.phrases[text] = known
-    if statements is not None:
-        statements.extend(known[1])
-    return list(known[0])
-
-
-def _new_phrase_terms(
-    text: str,
-    terms: list[_Term],
-    registry: _Registry,
-    statements: list[int],
-) -> list[int]:
-    """Key terms of a card phrase, added to ``terms`` (deduplicated); returns their ids.
-
-    A hyphen compound is one term ("all-gather"); a slash offers alternatives ("GPUs/TPUs").
-    ``statements``, when given, receives the number of the statement (clause, cut at "and",
-    "or"...) each returned term is in.
-    """
-    tokens = tokenize(text)
-    mark_negations(tokens, excess=False)
-    plain = [token.negated for token in tokens]
-    mark_negations(tokens)
-    either = {id(token) for token, was in zip(tokens, plain, strict=True) if token.negated != was}
-    optional_spans = [match.span() for match in _OPTIONAL_RE.finditer(text)]
-    statement_of: dict[int, int] = {}
-    number = 0
-    for position, token in enumerate(tokens):
-        if position and (
-            (token.clause != tokens[position - 1].clause and token.after != ":")
-            or _joins(tokens, position)
-        ):  # "forward pass: compute activations" is one statement
-            number += 1
-        statement_of[id(token)] = number
-    ids: list[int] = []
-    for group in _groups(tokens):
-        alternatives: list[list[Token]] = [[]]
-        for token in group:
-            if token.link == "/" and alternatives[-1]:
-                alternatives.append([])
-            alternatives[-1].append(token)
-        keys: set[str] = set()
-        forms: set[str] = set()
-        for parts in alternatives:
-            if all(token.stop for token in parts):
-                continue
-            keys |= _unit_keys(parts)
-            forms |= _fuzzy_forms(parts)
-        if not keys:
-            continue
-        content = [token for token in group if not token.stop]
-        negated = content[-1].negated
-        loose = id(content[-1]) in either  # "too big for memory": said either way
-        start, end = group[0].start, group[-1].end
-        optional = any(low <= start < high for low, high in optional_spans)
-        signature = (frozenset(keys), negated, optional, loose)
-        if signature not in registry:
-            registry[signature] = len(terms)
-            terms.append(
-                _Term(
-                    text[start:end], frozenset(keys), tuple(sorted(forms)), negated, optional, loose
-                )
-            )
-        term_id = registry[signature]
-        if term_id not in ids:
-            ids.append(term_id)
-            statements.append(statement_of[id(group[0])])
-    return ids
-
-
-def _polarity(point: Point) -> str | None:
-    bare = re.sub(r"[^\w]", "", point.text).casefold()
-    return bare if bare in ("yes", "no") and not point.aliases else None
-
-
-def _point_sets(
-    point: Point, terms: list[_Term], registry: _Registry
-) -> list[tuple[str, list[int]]]:
-    """The alternative term sets of a point: full text, "head: tail" parts, and aliases."""
-    sets: list[tuple[str, list[int]]] = []
-    head, colon, tail = point.text.partition(": ")
-    if colon:
-        head_ids = _phrase_terms(head, terms, registry)
-        tail_ids = _phrase_terms(tail, terms, registry)
-        if len(head_ids) <= 1:  # a one-word label such as "problem:" names no content
-            sets.append(("text", tail_ids))
-        else:
-            sets.append(("text", head_ids + [i for i in tail_ids if i not in head_ids]))
-            sets.append(("head", head_ids))
-            if len(tail_ids) >= 2:
-                sets.append(("tail", tail_ids))
-    else:
-        sets.append(("text", _phrase_terms(point.text, terms, registry)))
-        segments = [part for part in _SEGMENT_RE.split(point.text) if part.strip()]
-        if len(segments) > 1:  # "intuitive, familiar execution model": each item may stand alone
-            for segment in segments:
-                first = tokenize(segment)[:1]
-                if first and not first[0].stop:  # not a continuation ("then executes it")
-                    sets.append(("segment", _phrase_terms(segment, terms, registry)))
-    for alias in point.aliases:
-        sets.append((f"alias:{alias}", _phrase_terms(alias, terms, registry)))
-    return [(source, ids) for source, ids in sets if ids]
-
-
-def _content_grams(tokens: Sequence[Token], width: int) -> Iterator[tuple[int, int]]:
-    """(first, last) token indices of runs of ``width`` content words within one clause."""
-    content = [i for i, token in enumerate(tokens) if not token.stop]
-    for start in range(len(content) - width + 1):
-        first, last = content[start], content[start + width - 1]
-        if tokens[first].clause == tokens[last].clause:
-            yield first, last
-
-
-def _question(card: Card, terms: Sequence[_Term]) -> _Question:
-    tokens = tokenize(card.question)
-    keys: set[str] = set()
-    for group in _groups(tokens):
-        for parts in (group, *([token] for token in group)):
-            if not all(token.stop for token in parts):
-                keys |= _unit_keys(parts)
-    point_keys = {key for term in terms for key in term.keys}
-    framing = frozenset(
-        token.stem
-        for token in tokens
-        if not token.stop and not point_keys.intersection(_word_keys(token))
-    )
-    content_stems = [token.stem for token in tokens if not token.stop]
-    grams = {
-        tuple(content_stems[start : start + width])
-        for width in range(2, ECHO_WINDOW + 1)
-        for start in range(len(content_stems) - width + 1)
-    }
-    negated = any(cue_length(tokens, index) for index in range(len(tokens)))
-    framing_grams = frozenset(gram for gram in grams if framing.intersection(gram))
-    return _Question(
-        frozenset(keys),
-        framing,
-        framing_grams,
-        frozenset(gram[0] for gram in framing_grams),
-        frozenset(gram[:width] for gram in framing_grams for width in range(2, len(gram) + 1)),
-        negated,
-    )
-
-
-def _draft(card: Card) -> _Draft:
-    terms: list[_Term] = []
-    registry = _Registry()
-    polarities = [_polarity(point) for point in card.points]
-    sets = [
-        [] if polarity else _point_sets(point, terms, registry)
-        for point, polarity in zip(card.points, polarities, strict=True)
-    ]
-    opposites, point_words = _opposites(card, polarities)
-    pairs = [
-        _side_by_side(point, terms, registry) if polarity is None else frozenset()
-        for point, polarity in zip(card.points, polarities, strict=True)
-    ]
-    return _Draft(
-        card,
-        terms,
-        sets,
-        polarities,
-        _question(card, terms),
-        opposites,
-        point_words,
-        pairs,
-        registry,
-    )
-
-
-def _side_by_side(
-    point: Point, terms: list[_Term], registry: _Registry
-) -> frozenset[tuple[int, int]]:
-    """Pairs of a point's terms said side by side in one statement of one of its wordings."""
-    pairs: set[tuple[int, int]] = set()
-    for wording in (point.text, *point.aliases):
-        statements: list[int] = []
-        ids = _phrase_terms(wording, terms, registry, statements)
-        for i, first in enumerate(ids):
-            for j in range(i + 1, min(i + 1 + NEIGHBOURS, len(ids))):
-                if statements[i] == statements[j]:
-                    pairs.add((min(first, ids[j]), max(first, ids[j])))
-    return frozenset(pairs)
-
-
-def _opposites(
-    card: Card, polarities: Sequence[str | None]
-) -> tuple[dict[str, tuple[_Opposite, ...]], tuple[frozenset[str], ...]]:
-    """Answer words that oppose a word of a point ("high" for "low utilisation"), per point.
-
-    Each entry holds the point, the keys that say its own word, and the keys of the content
-    words next to it (what it is said of: "utilisation"). A point that itself uses both sides
-    ("forward and backward passes", "large" and "little") has no opposite there. Quantity
-    words count although they are function words ("multiple" / "single").
-    """
-    found: dict[str, dict[_Opposite, None]] = {}
-    point_words: list[frozenset[str]] = []
-    for index, (point, polarity) in enumerate(zip(card.points, polarities, strict=True)):
-        phrases: list[list[Token]] = []
-        for wording in (point.text, *point.aliases) if polarity is None else ():
-            phrase = tokenize(wording)
-            mark_negations(phrase)
-            phrases.append(phrase)
-        words = frozenset(
-            key for phrase in phrases for token in phrase for key in (token.text, token.stem)
-        )
-        point_words.append(words)
-        for phrase in phrases:
-            for position, token in enumerate(phrase):
-                if token.negated or cue_length(phrase, position):
-                    continue
-                opposite = opposites_of(token.text, token.stem)
-                if not opposite or opposite & words:
-                    continue
-                own = synonyms_of(token.text, token.stem) | antonym_side_of(token.text, token.stem)
-                near = frozenset(
-                    key
-                    for i in _neighbours(phrase, position, across_colon=True)
-                    for key in _word_keys(phrase[i])
-                )
-                for key in opposite:
-                    found.setdefault(key, {})[(index, own, near)] = None
-    return {key: tuple(entries) for key, entries in found.items()}, tuple(point_words)
-
-
-def _neighbours(tokens: Sequence[Token], position: int, across_colon: bool = False) -> list[int]:
-    """Positions of the content words next to ``position`` in its statement: up to NEIGHBOURS
-    on either side, not past "and", "or"... nor, unless ``across_colon``, other punctuation."""
-    clause = tokens[position].clause
-    found: list[int] = []
-    for step in (-1, 1):
-        cursor, count = position + step, 0
-        while 0 <= cursor < len(tokens) and count < NEIGHBOURS:
-            edge = cursor if step > 0 else cursor + 1  # the token that would open a new part
-            if tokens[cursor].clause != clause and not (across_colon and tokens[edge].after == ":"):
-                break
-            if _joins(tokens, edge):
-                break
-            clause = tokens[cursor].clause
-            if not tokens[cursor].stop:
-                found.append(cursor)
-                count += 1
-            cursor += step
-    return found
-
-
-def _finish(
-    draft: _Draft, idf: dict[str, float] | None, deck_terms: frozenset[str] = frozenset()
-) -> _PreparedCard:
-    """Weigh a draft's terms (IDF, question and sibling demotion) and index them."""
-    terms = draft.terms
-    point_keys = [
-        {key for _, ids in sets for term_id in ids for key in terms[term_id].keys}
-        for sets in draft.sets
-    ]
-
-    key_points: dict[str, set[int]] = {}  # key -> the points using it
-    for index, keys in enumerate(point_keys):
-        for key in keys:
-            key_points.setdefault(key, set()).add(index)
-
-    def shared(term: _Term, point_index: int) -> bool:
-        return any(key_points.get(key, set()) - {point_index} for key in term.keys)
-
-    def base_weight(term: _Term, point_index: int) -> float:
-        weight = max((idf.get(key, 1.0) for key in term.keys), default=1.0) if idf else 1.0
-        if term.optional:
-            weight *= OPTIONAL_WEIGHT
-        if shared(term, point_index):
-            weight *= SHARED_WEIGHT
-        return weight
-
-    points: list[_PreparedPoint] = []
-    for point_index, (sets, polarity) in enumerate(zip(draft.sets, draft.polarities, strict=True)):
-        prepared_sets: list[_TermSet] = []
-        for source, ids in sets:
-            questions = tuple(bool(terms[i].keys & draft.question.keys) for i in ids)
-            weights = [base_weight(terms[i], point_index) for i in ids]
-            needs_content = not all(questions)
-            if needs_content:  # else: a point made only of question words keeps full weights
-                weights = [
-                    w * QUESTION_WEIGHT if q else w for w, q in zip(weights, questions, strict=True)
-                ]
-            own = tuple(
-                not question and not terms[i].optional and not shared(terms[i], point_index)
-                for i, question in zip(ids, questions, strict=True)
-            )
-            prepared_sets.append(
-                _TermSet(
-                    source,
-                    tuple(ids),
-                    tuple(weights),
-                    questions,
-                    sum(weights),
-                    needs_content,
-                    own,
-                    any(own),
-                    tuple(zip(ids, weights, questions, own, strict=True)),
-                )
-            )
-        points.append(_PreparedPoint(polarity, tuple(prepared_sets)))
-
-    index: dict[str, list[int]] = {}
-    fuzzy: dict[str, list[tuple[str, int]]] = {}
-    compounds: list[tuple[str, int]] = []
-    squeezed: dict[str, list[int]] = {}
-    skeletons: dict[str, list[tuple[int, int]]] = {}
-    synonyms: dict[int, list[int]] = {}
-    for term_id, term in enumerate(terms):
-        for key in term.keys:
-            index.setdefault(key, []).append(term_id)
-            if len(key) >= SQUEEZE_MIN_LENGTH and key.isalpha():
-                _add(squeezed, squeeze(key), term_id)
-            for group in synonym_groups(key, key):
-                _add(synonyms, group, term_id)
-        for form in term.forms:
-            fuzzy.setdefault(form[0], []).append((form, term_id))
-            bare = _skeleton(form)
-            if len(bare) >= SKELETON_MIN_LENGTH and (term_id, len(form)) not in skeletons.get(
-                bare, ()
-            ):
-                skeletons.setdefault(bare, []).append((term_id, len(form)))
-            if " " in term.label or "-" in term.label:
-                compounds.append((form, term_id))
-    question_terms = frozenset(
-        term_id for term_id, term in enumerate(terms) if term.keys & draft.question.keys
-    )
-    point_terms = tuple(
-        tuple(dict.fromkeys(term_id for _, ids in sets for term_id in ids)) for sets in draft.sets
-    )
-    pairs = tuple(draft.pairs)
-    together = tuple(
-        frozenset((min(a, b), max(a, b)) for _, ids in sets for a in ids for b in ids if a != b)
-        for sets in draft.sets
-    )
-    partners: list[dict[int, frozenset[int]]] = []
-    for point_pairs in pairs:
-        linked: dict[int, set[int]] = {}
-        for first, second in point_pairs:
-            linked.setdefault(first, set()).add(second)
-            linked.setdefault(second, set()).add(first)
-        partners.append({term_id: frozenset(others) for term_id, others in linked.items()})
-    term_points: dict[int, list[int]] = {}
-    for point_index, ids in enumerate(point_terms):
-        for term_id in ids:
-            term_points.setdefault(term_id, []).append(point_index)
-    own_terms = frozenset(
-        term_id
-        for term_id, points in term_points.items()
-        if len(points) == 1 and term_id not in question_terms and partners[points[0]].get(term_id)
-    )
-    return _PreparedCard(
-        version=_PREPARED_VERSION,
-        source=(draft.card.question, tuple(draft.card.points)),
-        points=tuple(points),
-        terms=tuple(terms),
-        index={key: tuple(ids) for key, ids in index.items()},
-        fuzzy={letter: tuple(forms) for letter, forms in fuzzy.items()},
-        compounds=tuple(compounds),
-        compound_forms=frozenset(form for form, _ in compounds),
-        squeezed={key: tuple(ids) for key, ids in squeezed.items()},
-        skeletons={key: tuple(ids) for key, ids in skeletons.items()},
-        synonyms={group: tuple(ids) for group, ids in synonyms.items()},
-        less=tuple(
-            sorted({i for group in synonym_groups("less", "less") for i in synonyms.get(group, ())})
-        ),
-        sorted_keys=tuple(sorted(index)),
-        question=draft.question,
-        deck_terms=deck_terms,
-        contrast=_Contrast(
-            draft.opposites,
-            draft.point_words,
-            point_terms,
-            tuple(frozenset(keys) for keys in point_keys),
-            question_terms,
-            _by_pair(pairs),
-            _by_pair(tuple(together[i] - pairs[i] for i in range(len(pairs)))),
-            tuple(partners),
-            {term_id: tuple(points) for term_id, points in term_points.items()},
-            frozenset(term_id for point_partners in partners for term_id in point_partners),
-            own_terms,
-        ),
-    )
-
-
-def _by_pair(
-    per_point: Sequence[frozenset[tuple[int, int]]],
-) -> dict[tuple[int, int], tuple[int, ...]]:
-    """term pair -> the points holding it."""
-    owners: dict[tuple[int, int], list[int]] = {}
-    for point, point_pairs in enumerate(per_point):
-        for pair in point_pairs:
-            owners.setdefault(pair, []).append(point)
-    return {pair: tuple(points) for pair, points in owners.items()}
-
-
-def _skeleton(word: str) -> str:
-    """First letter and consonants, doubled letters squeezed: "extraction" -> "extrctn"."""
-    return squeeze(word[:1] + _VOWELS_RE.sub("", word[1:]))
-
-
-def _add(index: dict, key: object, term_id: int) -> None:
-    ids = index.setdefault(key, [])
-    if term_id not in ids:
-        ids.append(term_id)
-
-
-def prepare_cards(cards: Iterable[Card]) -> None:
-    """Precompute every card's matching data, weighting terms by IDF across these cards.
-
-    A word found on few cards ("partition") tells more than one found on most ("model").
-    """
-    drafts = [_draft(card) for card in cards]
-    _use_glossary(drafts)
-    document_frequency: dict[str, int] = {}
-    for draft in drafts:
-        keys = set(draft.question.keys)
-        for term in draft.terms:
-            keys |= term.keys
-        for key in keys:
-            document_frequency[key] = document_frequency.get(key, 0) + 1
-    total = max(len(drafts), 1)
-    idf = {key: 1.0 + math.log(total / count) for key, count in document_frequency.items()}
-    deck_terms = frozenset(
-        key for key, count in document_frequency.items() if count <= DUMP_TERM_SHARE * total
-    )
-    for draft in drafts:
-        draft.card.cache[_PREPARED_KEY] = _finish(draft, idf, deck_terms)
-
-
-def _use_glossary(drafts: Sequence[_Draft]) -> None:
-    """Let every card say a deck term the ways the deck spells it out.
-
-    A point that is one term with aliases ("throughput": "samples per second") defines that
-    term for the whole deck: wherever another point's own wording uses it ("lower
-    throughput"), the point can also be earned with the alias in its place ("fewer samples
-    per second"), unless that leaves only the question's words.
-    """
-    glossary: list[tuple[frozenset[str], tuple[str, ...]]] = []
-    for draft in drafts:
-        for point, sets in zip(draft.card.points, draft.sets, strict=True):
-            if point.aliases and sets and len(sets[0][1]) == 1:
-                term = draft.terms[sets[0][1][0]]
-                if not term.negated and not term.optional:
-                    glossary.append((term.keys, point.aliases))
-    if not glossary:
-        return
-    for draft in drafts:
-        for point, sets in zip(draft.card.points, draft.sets, strict=True):
-            own = {alias.casefold() for alias in point.aliases}
-            added: list[tuple[str, list[int]]] = []
-            for source, ids in sets:
-                if source.startswith(("alias:", GLOSSARY_SOURCE)):
-                    continue
-                for position, term_id in enumerate(ids):
-                    term = draft.terms[term_id]
-                    if term.negated or term.optional:
-                        continue
-                    for keys, aliases in glossary:
-                        if not keys & term.keys:
-                            continue
-                        for alias in aliases:
-                            if alias.casefold() in own:
-                                continue
-                            spelled = _phrase_terms(alias, draft.terms, draft.registry)
-                            new_ids = list(
-                                dict.fromkeys(ids[:position] + spelled + ids[position + 1 :])
-                            )
-                            if (
-                                new_ids != ids
-                                and all(new_ids != other for _, other in sets + added)
-                                and any(
-                                    not draft.terms[i].keys & draft.question.keys for i in new_ids
-                                )
-                            ):
-                                added.append((f"{GLOSSARY_SOURCE}{alias}", new_ids))
-            sets.extend(added)
-
-
-#: Decks up to this size are prepared whole when they load (about 1 ms per card). Larger ones
-#: are prepared card by card when a card is first graded, so start-up stays fast and memory
-#: bounded; their term weights come from a quick pass over the deck's words, without the deck
-#: glossary.
-EAGER_PREPARE_MAX_CARDS = 1000
-#: Prepared cards kept per large deck; the least recently graded are dropped first.
-LAZY_PREPARED_CARDS = 2000
-_DECK_STATS_KEY = "grading-deck"
-_WORD_RE = re.compile(r"[^\W_]+")
-
-
-class _QuickIdf(dict[str, float]):
-    """IDF from a quick pass; a key the pass never saw counts as rare (it is distinctive)."""
-
-    def __init__(self, values: dict[str, float], unseen: float) -> None:
-        super().__init__(values)
-        self.unseen = unseen
-
-    def get(self, key: str, default: float | None = None) -> float:  # type: ignore[override]
-        return super().get(key, self.unseen)
-
-
-@dataclass
-class _LargeDeck:
-    """Shared by the cards of a large deck: its weights and the recently prepared cards."""
-
-    idf: _QuickIdf
-    deck_terms: frozenset[str]
-    prepared: dict[int, _PreparedCard] = field(default_factory=dict)
-
-    def prepare(self, card: Card) -> _PreparedCard:
-        key = id(card)
-        found = self.prepared.pop(key, None)
-        if found is None or found.source != (card.question, tuple(card.points)):
-            found = _finish(_draft(card), self.idf, self.deck_terms)
-        self.prepared[key] = found  # most recent last
-        while len(self.prepared) > LAZY_PREPARED_CARDS:
-            self.prepared.pop(next(iter(self.prepared)))
-        return found
-
-
-def _quick_stats(cards: Sequence[Card]) -> _LargeDeck:
-    """Document frequencies of the deck's words (stems and forms), in one cheap pass."""
-    frequency: dict[str, int] = {}
-    for card in cards:
-        texts = [card.question]
-        for point in card.points:
-            texts.append(point.text)
-            texts.extend(point.aliases)
-        words = set(_WORD_RE.findall(" ".join(texts).casefold()))
-        keys = words | {stem(word) for word in words}
-        for key in keys:
-            frequency[key] = frequency.get(key, 0) + 1
-    total = max(len(cards), 1)
-    idf = {key: 1.0 + math.log(total / count) for key, count in frequency.items()}
-    deck_terms = frozenset(
-        key for key, count in frequency.items() if count <= DUMP_TERM_SHARE * total
-    )
-    return _LargeDeck(_QuickIdf(idf, 1.0 + math.log(total)), deck_terms)
-
-
-def prepare_deck(deck: Deck) -> None:
-    """Prepare a deck for grading, once, when it loads (see EAGER_PREPARE_MAX_CARDS)."""
-    if len(deck.cards) <= EAGER_PREPARE_MAX_CARDS:
-        prepare_cards(deck.cards)
-        return
-    stats = _quick_stats(deck.cards)
-    for card in deck.cards:
-        card.cache.pop(_PREPARED_KEY, None)
-        card.cache[_DECK_STATS_KEY] = stats
-
-
-def _prepared(card: Card) -> _PreparedCard:
-    """The card's matching data; prepared alone (equal term weights) if the deck never was."""
-    large = card.cache.get(_DECK_STATS_KEY)
-    if isinstance(large, _LargeDeck):
-        return large.prepare(card)
-    prepared = card.cache.get(_PREPARED_KEY)
-    if (
-        not isinstance(prepared, _PreparedCard)
-        or prepared.version != _PREPARED_VERSION
-        or prepared.source != (card.question, tuple(card.points))  # edited since: redo
-    ):
-        prepared = _finish(_draft(card), None)
-        card.cache[_PREPARED_KEY] = prepared
-    return prepared
-
-
-# --- matching an answer ----------------------------------------------------------------------
-
-
 def _allowed_edits(length: int) -> int:
     for shortest, edits in FUZZY_EDITS:
         if length >= shortest:
@@ -1008,7 +230,7 @@ def _close(word: str, form: str, prefix: bool = True) -> bool:
 
 
 def _fuzzy_hits(
-    prepared: _PreparedCard, words: Sequence[str], candidates: Iterable[tuple[str, int]]
+    prepared: PreparedCard, words: Sequence[str], candidates: Iterable[tuple[str, int]]
 ) -> tuple[int, ...]:
     """Term ids with a form close to one of ``words`` (remembered per card)."""
     cached = prepared.fuzzy_cache.get(words[0])
@@ -1034,7 +256,7 @@ class _Hit:
     synonym: bool = False  # found through a synonym, not the card's own word
 
 
-def _echoes(question: _Question, tokens: Sequence[Token]) -> list[bool]:
+def _echoes(question: Question, tokens: Sequence[Token]) -> list[bool]:
     """Flag answer words that copy the question's framing ("the parts of model development").
 
     Such words earn nothing, even on a point made only of question words. A run that names
@@ -1064,7 +286,7 @@ def _echoes(question: _Question, tokens: Sequence[Token]) -> list[bool]:
     return echo
 
 
-def _word_hits(prepared: _PreparedCard, token: Token) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _word_hits(prepared: PreparedCard, token: Token) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Terms one answer word stands for: as the card's own word, and through a synonym.
 
     Exactly (stem, text, singular), else fuzzily or with doubled letters squeezed ("plott"),
@@ -1074,13 +296,13 @@ def _word_hits(prepared: _PreparedCard, token: Token) -> tuple[tuple[int, ...], 
     text = token.text
     found: set[int] = set()
     if not token.stop:
-        found = {term_id for key in _word_keys(token) for term_id in prepared.index.get(key, ())}
+        found = {term_id for key in word_keys(token) for term_id in prepared.index.get(key, ())}
         if len(text) >= FUZZY_MIN_ANSWER_LENGTH and text.isalpha():
             bucket = prepared.fuzzy.get(text[0], ())
             found.update(_fuzzy_hits(prepared, (text, token.stem), bucket))
         if not found and len(text) >= SQUEEZE_MIN_LENGTH and text.isalpha():
             found.update(prepared.squeezed.get(squeeze(text), ()))
-            bare = _skeleton(text)
+            bare = skeleton(text)
             if not found and len(bare) >= SKELETON_MIN_LENGTH:  # "srch", "extractn"
                 found.update(
                     term_id
@@ -1103,7 +325,7 @@ def _in_compound(tokens: Sequence[Token], index: int) -> bool:
     return tokens[index].link != " " or (following is not None and following.link != " ")
 
 
-def _begins_longer_key(prepared: _PreparedCard, head: str) -> bool:
+def _begins_longer_key(prepared: PreparedCard, head: str) -> bool:
     """True when some key of the card starts with ``head`` and goes on ("all" -> "allgather")."""
     known = prepared.head_cache.get(head)
     if known is None:
@@ -1115,7 +337,7 @@ def _begins_longer_key(prepared: _PreparedCard, head: str) -> bool:
     return known
 
 
-def _find_terms(prepared: _PreparedCard, tokens: Sequence[Token]) -> dict[int, list[_Hit]]:
+def _find_terms(prepared: PreparedCard, tokens: Sequence[Token]) -> dict[int, list[_Hit]]:
     """Every card term found in the answer: where, whether negated, whether echoed."""
     hits: dict[int, list[_Hit]] = {}
     index = prepared.index
@@ -1201,7 +423,7 @@ def _find_terms(prepared: _PreparedCard, tokens: Sequence[Token]) -> dict[int, l
                 found = glued_found.get(window)
                 if found is None:
                     words = [tokens[p] for p in window]
-                    found = index.get(_join_key(words), ())
+                    found = index.get(join_key(words), ())
                     if not found and width == 2 and compounds:
                         glued = words[0].text + words[1].text
                         if glued.isalpha():
@@ -1320,7 +542,7 @@ class _Seen:
     exact_fresh: bool  # ...and does not echo the question
 
 
-def _sort_out(prepared: _PreparedCard, hits: dict[int, list[_Hit]]) -> dict[int, _Seen]:
+def _sort_out(prepared: PreparedCard, hits: dict[int, list[_Hit]]) -> dict[int, _Seen]:
     any_polarity = prepared.question.negated  # "What can't be done?": "can't retrain" is right
     terms = prepared.terms
     seen: dict[int, _Seen] = {}
@@ -1345,8 +567,8 @@ def _sort_out(prepared: _PreparedCard, hits: dict[int, list[_Hit]]) -> dict[int,
 def _grade_point(
     index: int,
     point: Point,
-    prepared: _PreparedCard,
-    plan: _PreparedPoint,
+    prepared: PreparedCard,
+    plan: PreparedPoint,
     tokens: Sequence[Token],
     clauses: Sequence[int],  # each token's clause number
     hits: dict[int, _Seen],
@@ -1428,7 +650,7 @@ def _grade_point(
     return PointGrade(index, point, credited, evidence, round(share, 4), labels, missing)
 
 
-def _denied(prepared: _PreparedCard, plan: _PreparedPoint, hits: dict[int, _Seen]) -> bool:
+def _denied(prepared: PreparedCard, plan: PreparedPoint, hits: dict[int, _Seen]) -> bool:
     """A short point ("lower throughput") is denied when the answer says "not" to one of its
     own words and never says that word the card's way ("lower accuracy, not throughput"),
     unless another wording of the point says that word with a "not" too (an alias "no base
@@ -1471,7 +693,7 @@ def verdict_for(card: Card, credited: Sequence[bool]) -> tuple[float, Verdict]:
 
 
 def _is_keyword_dump(
-    prepared: _PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
+    prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
 ) -> bool:
     """A shotgun list of the deck's jargon earns nothing, even where it names this card's terms.
 
@@ -1490,37 +712,27 @@ def _is_keyword_dump(
         for i, token in enumerate(tokens)
         if not token.stop
         and i not in on_card
-        and any(key in prepared.deck_terms for key in _word_keys(token))
+        and any(key in prepared.deck_terms for key in word_keys(token))
     )
     return foreign >= DUMP_MIN_FOREIGN and foreign > DUMP_RATIO * len(on_card)
-
-
-def _joins(tokens: Sequence[Token], index: int) -> bool:
-    """True for a conjunction starting a new statement ("and", but not "and/or")."""
-    following = tokens[index + 1] if index + 1 < len(tokens) else None
-    return tokens[index].text in CONJUNCTIONS and not (
-        tokens[index].link == "/" or (following is not None and following.link == "/")
-    )
 
 
 def _conjunct(tokens: Sequence[Token], index: int) -> range:
     """Token positions of the statement holding ``index``: its clause, cut at "and", "or"..."""
     clause = tokens[index].clause
     first = index
-    while first > 0 and tokens[first - 1].clause == clause and not _joins(tokens, first):
+    while first > 0 and tokens[first - 1].clause == clause and not joins(tokens, first):
         first -= 1
     last = index
     while (
-        last + 1 < len(tokens)
-        and tokens[last + 1].clause == clause
-        and not _joins(tokens, last + 1)
+        last + 1 < len(tokens) and tokens[last + 1].clause == clause and not joins(tokens, last + 1)
     ):
         last += 1
     return range(first, last + 1)
 
 
 def _contested(
-    prepared: _PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]], answer: str
+    prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]], answer: str
 ) -> dict[int, set[int]] | None:
     """Answer positions each point may not use, because there the point is said the other way.
 
@@ -1550,7 +762,7 @@ def _contested(
     barred: dict[int, set[int]] = {}
     for position, token in enumerate(tokens):
         entries = opposites.get(token.text) or opposites.get(token.stem)
-        if not entries or token.negated or question_keys.intersection(_word_keys(token)):
+        if not entries or token.negated or question_keys.intersection(word_keys(token)):
             continue
         if position and tokens[position - 1].text in BOUND_WORDS:  # "more than one"
             continue
@@ -1566,7 +778,7 @@ def _contested(
             if token.text in words or token.stem in words
         ]
         foreign = frozenset().union(*(contrast.point_keys[other] for other in owners))
-        nearby = set(_neighbours(tokens, position)) if not owners else set()
+        nearby = set(neighbours(tokens, position)) if not owners else set()
         for point, own, near in entries:
             if any(tokens[i].text in own or tokens[i].stem in own for i in span):
                 continue  # the point's own word is said too: "low, not high" is no swap
@@ -1585,7 +797,7 @@ def _contested(
                             hit.first in nearby
                             and not hit.synonym
                             and bool(
-                                near.intersection(_word_keys(tokens[hit.first])) or near & term.keys
+                                near.intersection(word_keys(tokens[hit.first])) or near & term.keys
                             )
                         )
                     if anchored:
@@ -1601,7 +813,7 @@ def _contested(
 
 
 def _crossed(
-    prepared: _PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
+    prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
 ) -> dict[int, set[int]] | None:
     """Statements that pair up the card's words the wrong way round, per point they misstate.
 
@@ -1706,7 +918,7 @@ def _crossed(
 
 
 def _places(
-    terms: Sequence[_Term], hits: dict[int, list[_Hit]], term_ids: Iterable[int]
+    terms: Sequence[Term], hits: dict[int, list[_Hit]], term_ids: Iterable[int]
 ) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
     """Where these terms are said the card's way round: position -> term ids, for the card's
     own words only and for all (a word the card uses is not read as a synonym there)."""
@@ -1737,7 +949,7 @@ def _close_pairs(tokens: Sequence[Token], positions: Sequence[int]) -> list[tupl
                 between = tokens[cursor]
                 if between.stop:
                     linked = True
-                    if between.text in CONJUNCTIONS and _joins(tokens, cursor):
+                    if between.text in CONJUNCTIONS and joins(tokens, cursor):
                         apart = NEIGHBOURS + 1  # a new statement begins
                 else:
                     apart += 1
@@ -1774,7 +986,7 @@ def _without(hits: dict[int, list[_Hit]], positions: set[int]) -> dict[int, list
 
 def grade(card: Card, answer: str) -> Grade:
     """Grade a student's free-text answer against the card's points (pure, deterministic)."""
-    prepared = _prepared(card)
+    prepared = prepared_card(card)
     text = answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else ""
     tokens = tokenize(text)
     mark_negations(tokens, prepared.question.framing)

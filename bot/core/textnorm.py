@@ -7,10 +7,8 @@ character offsets into the ORIGINAL text, so the bot can quote the student's own
 evidence. Negation scopes are marked here too, because a term inside "not X" / "rather than
 X" / "too big to X" / "X? no" must not earn credit.
 
-The general vocabulary the grader leans on lives here as well: near-synonyms
-(``SYNONYM_GROUPS``), opposites (``ANTONYM_PAIRS``) and two-word verbs (``PHRASAL_VERBS``).
-They were written from general knowledge of English and everyday computing, not taken from
-any answer set, and are meant to stay small and general-purpose.
+The general vocabulary the grader leans on (near-synonyms, opposites, two-word verbs,
+shorthand, irregular forms) lives in ``bot.core.lexicon``; this module holds the rules.
 """
 
 from __future__ import annotations
@@ -23,430 +21,51 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from bot.core.lexicon import (
+    ANTONYM_PAIRS,
+    BRITISH_SPELLINGS,
+    DEGREE_WORDS,
+    EVALUATIVE_WORDS,
+    EXCESS_LINKS,
+    IRREGULAR_FORMS,
+    IRREGULAR_PLURALS,
+    ISE_WORDS,
+    NEGATION_CANCELLERS,
+    NEGATION_CUES,
+    NEGATION_IDIOMS,
+    NEGATION_PHRASES,
+    NUMBER_WORDS,
+    PHRASAL_VERBS,
+    PRONOUNS,
+    REJECTIONS,
+    SCOPE_BREAKERS,
+    SCOPE_JOINERS,
+    SHORTHAND,
+    STOPWORDS,
+    SYNONYM_GROUPS,
+)
+
 #: Content tokens a negation cue reaches forward ("does not fit in GPU memory": fit, gpu, memory).
 NEGATION_SCOPE = 3
 
-#: Function words: they carry no content of their own, so they never become key terms.
-STOPWORDS = frozenset(
-    """
-    a about above across afterwards again against all almost along alongside already also
-    although always am amid behind beyond inside outside throughout near
-    among amongst an and another any anyhow anyone anything anyway anywhere are around as at be
-    became because become becomes been being below beside besides between both but by can
-    could did do does doing done down during each either else etc even ever every everyone
-    everything for from further furthermore had has have having he hence her here hers herself him
-    himself his how however i ie eg if in into is it its itself just let lets like may me might
-    mine moreover most mostly much must my myself namely of off often on once only onto or
-    other others otherwise our ours ourselves over per perhaps please quite rather really
-    say says shall she should so some something sometimes somewhat such than that the their
-    theirs them themselves then there thereby therefore these they thing things this those though
-    through thus to too toward towards under until up upon us usually very via was we well were
-    what whatever when whenever where whereas whereby wherever whether which while who whoever whole
-    whom whose why will with within would yes yet you your yours yourself yourselves
-    many multiple several various lot lots few certain basically generally typically simply
-    actually kind sort way ways think guess maybe probably answer instead opposed
-    able allow allows allowed
-    """.split()
-)
 
-#: Words that negate what follows them (apostrophes are dropped before lookup: "don't" -> "dont").
-NEGATION_CUES = frozenset(
-    """
-    not no never without nor neither none nothing nope nah cannot cant dont doesnt didnt isnt
-    arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt neednt aint
-    dosnt dosent doesent didint
-    unlike barely hardly scarcely
-    """.split()
-)
-
-#: Interjections that reject what was just asked or said: "latency? no, throughput".
-REJECTIONS = frozenset({"no", "nope", "nah"})
 #: Punctuation after which a rejection reaches back into the clause before it ("X? no").
 REJECTED_BY = frozenset({"?", "-"})
-#: After a bare "no", these start a new statement, so it negates nothing ahead ("no it's X").
-_PRONOUNS = frozenset("it its thats that this they i we you he she theres".split())
 
-#: Two- and three-word cues that negate what follows ("throughput rather than latency").
-NEGATION_PHRASES: tuple[tuple[str, ...], ...] = (
-    ("rather", "than"),
-    ("instead", "of"),
-    ("as", "opposed", "to"),
-    ("other", "than"),
-    ("no", "longer"),
-)
 
 _CUE_WORDS = NEGATION_CUES | {phrase[0] for phrase in NEGATION_PHRASES}
 
-#: "not only X", "not just X" assert X: any cue is cancelled by these next words.
-NEGATION_CANCELLERS = frozenset({"only", "just", "merely", "simply"})
-#: Idioms that look negative but deny nothing: "no doubt", "no matter how".
-NEGATION_IDIOMS = frozenset(
-    {
-        ("no", "doubt"),
-        ("no", "matter"),
-        ("nothing", "but"),
-        ("no", "more"),  # "no more than two" is a bound: "at most two"
-        ("not", "more"),
-        ("no", "less"),
-        ("not", "less"),
-        ("no", "fewer"),
-    }
-)
 
-#: After "not as", these make a comparison ("not as much throughput" is less, not none).
-DEGREE_WORDS = frozenset("much many high fast quick good well big large often efficient".split())
-
-#: Words that end a negation scope early: "not X but Y" asserts Y.
-SCOPE_BREAKERS = frozenset(
-    {"but", "however", "although", "though", "whereas", "while", "instead", "then"}
-)
-
-#: After a denied word, these start a new statement: "not deterministic and costly to save".
-SCOPE_JOINERS = frozenset({"and"})
-
-#: "too X to Y", "too X for Y" deny Y: "too big to fit", "too large for one GPU".
-EXCESS_LINKS = frozenset({"to", "for"})
-
-#: Judgement words: when a cue reaches only these ("X is not important"), it negates backwards.
-EVALUATIVE_WORDS = frozenset(
-    """
-    important relevant matter matters mattered needed necessary required essential crucial critical
-    key main primary answer correct right true case point focus concern priority significant
-    useful helpful issue problem goal aim idea thing involved used
-    """.split()
-)
-
-#: General shorthand, expanded on both sides. Multi-word expansions joined by "-" form one
-#: compound ("e2e" == "end-to-end"); card-specific shorthand belongs in a point's aliases.
-SHORTHAND: dict[str, str] = {
-    "w/": "with",
-    "w/o": "without",
-    "w/out": "without",
-    "b/c": "because",
-    "bc": "because",
-    "bcs": "because",
-    "bcz": "because",
-    "cuz": "because",
-    "coz": "because",
-    "btw": "by the way",
-    "e2e": "end-to-end",
-    "p2p": "peer-to-peer",
-    "&": "and",
-    "+": "and",
-    "👍": "yes",
-    "✅": "yes",
-    "✔": "yes",
-    "✓": "yes",
-    "👎": "no",
-    "❌": "no",
-    "->": "then",
-    "=>": "then",
-    "thru": "through",
-    "thruput": "throughput",
-    "tho": "though",
-    "vs": "versus",
-    "b4": "before",
-    "sync": "synchronous",
-    "async": "asynchronous",
-    "param": "parameter",
-    "params": "parameters",
-    "hw": "hardware",
-    "sw": "software",
-    "perf": "performance",
-    "mem": "memory",
-    "info": "information",
-    "approx": "approximately",
-    "avg": "average",
-    "fwd": "forward",
-    "bwd": "backward",
-    "grad": "gradient",
-    "grads": "gradients",
-    "calc": "calculate",
-    "comm": "communication",
-    "comms": "communication",
-    "config": "configuration",
-    "impl": "implementation",
-    "nn": "neural network",
-    "nns": "neural networks",
-    "ppl": "people",
-    "msg": "message",
-    "req": "request",
-    "reqs": "requests",
-    "sec": "second",
-    "upd8": "update",
-    "w8": "wait",
-    "l8r": "later",
-    "gr8": "great",
-    "diff": "different",
-    "smth": "something",
-    "sth": "something",
-    "abt": "about",
-    "btwn": "between",
-    "secs": "seconds",
-    "u": "you",
-    "ur": "your",
-    "r": "are",
-}
-
-#: Near-synonyms of general English and everyday computing, one group a line: a word of a group
-#: stands in for any other (at a slightly lower weight than the card's own word). Written from
-#: general knowledge of English, not from any answer set; keep it general-purpose and short.
-#: A word may sit in several groups ("lower" is "reduce" and "less").
-SYNONYM_GROUPS: tuple[str, ...] = (
-    "quick quickly fast faster fastest rapid rapidly swift speedy speed quicker",
-    "slow slowly slower sluggish",
-    "big bigger large larger huge enormous massive vast giant significant substantial "
-    "considerable heavy",
-    "small smaller little tiny minor",
-    "copy replica duplicate clone replicate replication",
-    "split partition divide shard chunk piece portion part slice segment subset fragment",
-    "machine node server device host",
-    "node vertex",
-    "memory ram",
-    "unlimited infinite unbounded endless limitless",
-    "grow expand increase raise enlarge extend boost maximize",
-    "shrink reduce decrease lower lessen diminish cut minimize",
-    "less fewer lower",
-    "more greater higher additional extra",
-    "error bug fault defect mistake glitch",
-    "crash failure fail",
-    "begin beginning start outset",
-    "first before initially beforehand upfront ahead advance beginning",
-    "end finish complete conclude terminate",
-    "whole full entire complete total",
-    "send transmit ship push dispatch deliver distribute broadcast",
-    "receive get obtain fetch retrieve acquire",
-    "combine merge join integrate unify consolidate",
-    "aggregate gather collect accumulate sum combine",
-    "use utilize employ usage utilization",
-    "consume use spend expend burn",
-    "compute calculate computation calculation",
-    "run execute",
-    "build construct create generate produce assemble",
-    "find identify locate discover detect spot recognize catch",
-    "fix repair resolve solve patch",
-    "check verify validate test confirm evaluate assess",
-    "change modify alter adjust edit tweak update",
-    "inspect examine view see observe watch",
-    "search seek hunt explore",
-    "show display plot visualize chart draw depict",
-    "need require depend rely",
-    "important crucial critical essential vital",
-    "hard difficult tough tricky",
-    "easy simple straightforward effortless",
-    "problem issue trouble difficulty challenge",
-    "cost price expense",
-    "expensive costly pricey",
-    "cheap inexpensive",
-    "benefit advantage gain upside",
-    "trade tradeoff sacrifice exchange",
-    "share exchange swap",
-    "immediately instantly promptly straightaway",
-    "wait stall block pause",
-    "independent independently separately individually",
-    "latency delay lag",
-    "app application",
-    "infer inference predict prediction forecast",
-    "respond reply response return",
-    "request query",
-    "save store persist checkpoint snapshot",
-    "record log track capture trace",
-    "network net",
-    "uniform same identical consistent homogeneous equal",
-    "different distinct diverse heterogeneous varied mixed",
-    "version revision",
-    "stale old outdated obsolete",
-    "real live actual",
-    "alternate interleave",
-    "simultaneous simultaneously concurrent concurrently overlap",
-    "sequential sequentially serial consecutive successive",
-    "debug troubleshoot diagnose",
-    "random stochastic",
-    "reproducible repeatable",
-    "complex complicated intricate",
-    "programmer developer coder",
-    "source origin",
-    "clean cleanse scrub sanitize",
-    "remove delete eliminate discard erase",
-    "trend pattern tendency",
-    "anomaly outlier abnormality irregularity",
-    "extract derive",
-    "improve enhance refine",
-    "support handle accommodate",
-    "step stage phase",
-    "task job",
-    "output result outcome",
-    "limit bound cap restrict",
-    "talk communicate",
-    "function method procedure routine subroutine",
-    "argument parameter",
-    "element item entry",
-    "minimum smallest least lowest min",
-    "maximum largest biggest greatest highest max",
-    "size length",
-    "store hold contain keep",
-    "insert add append",
-    "delete remove free deallocate",
-    "call invoke",
-    "traverse visit walk",
-    "order sequence",
-    "variable changeable flexible resizable",
-    "constant fixed unchangeable",
-    "memory storage space",
-)
-
-#: Opposites: a word of one side said where the card says a word of the other ("hardware
-#: utilisation is high" for "low utilisation") states the point the other way round.
-#: General English and everyday computing, from the same general knowledge as the synonyms.
-ANTONYM_PAIRS: tuple[tuple[str, str], ...] = (
-    ("low lower", "high higher"),
-    ("less fewer", "more greater"),
-    ("small smaller little tiny", "big bigger large larger huge"),
-    ("slow slower", "fast faster quick quicker rapid"),
-    ("same uniform identical homogeneous", "different distinct heterogeneous varied mixed"),
-    ("easy easier simple simpler", "hard harder difficult"),
-    ("cheap cheaper inexpensive", "expensive costly"),
-    ("whole full entire complete", "part partial partition split shard piece portion fragment"),
-    ("multiple many several numerous", "single sole 1"),
-    ("increase grow raise", "decrease reduce shrink lower"),
-    ("before first beforehand upfront", "after afterwards later"),
-    ("start begin beginning", "end finish"),
-    ("static", "dynamic"),
-    ("forward", "backward"),
-    ("cpu", "gpu tpu"),
-    ("send push", "receive pull"),
-    ("input", "output"),
-    ("local", "remote global"),
-    ("always", "never"),
-    ("correct", "wrong incorrect"),
-    ("simple", "complex complicated"),
-    ("early earlier", "late later"),
-    ("include", "exclude"),
-    ("new fresh", "old stale outdated"),
-    ("good better", "bad worse"),
-    ("strong", "weak"),
-    ("read", "write"),
-    ("success", "failure"),
-)
-
-#: Before one of these a number is a bound or a result, not an amount: "more than 1 layer",
-#: "at least 1", "merged into 1 dataset"; so are these characters right before it (">1").
-BOUND_WORDS = frozenset({"than", "least", "most", "over", "beyond", "into"})
 BOUND_SIGNS = frozenset("<>≥≤~")
 
-#: Irregular past forms stem as their verb, so "built" meets "build" and "sent" meets "send".
-#: (Forms that are also common other words, such as "left" or "found", are left alone.)
-IRREGULAR_FORMS: dict[str, str] = {
-    form: verb
-    for verb, forms in (
-        ("build", "built"),
-        ("run", "ran"),
-        ("make", "made"),
-        ("send", "sent"),
-        ("get", "got gotten"),
-        ("hold", "held"),
-        ("keep", "kept"),
-        ("take", "took taken"),
-        ("give", "gave given"),
-        ("bring", "brought"),
-        ("think", "thought"),
-        ("catch", "caught"),
-        ("spend", "spent"),
-        ("lose", "lost"),
-        ("choose", "chose chosen"),
-        ("write", "wrote written"),
-        ("feed", "fed"),
-        ("mean", "meant"),
-        ("pay", "paid"),
-        ("sell", "sold"),
-        ("tell", "told"),
-        ("understand", "understood"),
-        ("begin", "began begun"),
-        ("become", "became"),
-        ("break", "broke broken"),
-        ("draw", "drew drawn"),
-        ("grow", "grew grown"),
-        ("know", "knew known"),
-        ("show", "shown"),
-        ("see", "saw seen"),
-        ("go", "went gone"),
-        ("fall", "fell fallen"),
-        ("throw", "threw thrown"),
-        ("teach", "taught"),
-        ("seek", "sought"),
-        ("buy", "bought"),
-        ("deal", "dealt"),
-        ("stick", "stuck"),
-        ("speak", "spoke spoken"),
-    )
-    for form in forms.split()
-}
 
-#: Irregular plurals stem as their singular, so "children" meets "child" (plurals that are
-#: also other words, such as "leaves" or "bases", are left alone).
-IRREGULAR_PLURALS: dict[str, str] = {
-    "children": "child",
-    "indices": "index",
-    "vertices": "vertex",
-    "matrices": "matrix",
-    "appendices": "appendix",
-    "criteria": "criterion",
-    "phenomena": "phenomenon",
-    "hypotheses": "hypothesis",
-    "people": "person",
-    "mice": "mouse",
-    "geese": "goose",
-    "teeth": "tooth",
-    "women": "woman",
-}
 #: Every irregular form (past tense or plural) -> the word it stems as.
 _IRREGULAR: dict[str, str] = {**IRREGULAR_FORMS, **IRREGULAR_PLURALS}
 
-#: Two-word verbs that mean one word of the synonym table ("figure out" is "identify"); the
-#: particle may follow the verb or its object ("pull the features out"). General English.
-PHRASAL_VERBS: dict[tuple[str, str], str] = {
-    ("figure", "out"): "identify",
-    ("find", "out"): "discover",
-    ("pull", "out"): "extract",
-    ("take", "out"): "remove",
-    ("throw", "away"): "discard",
-    ("get", "rid"): "remove",
-    ("look", "for"): "search",
-    ("look", "at"): "examine",
-    ("give", "up"): "sacrifice",
-    ("carry", "out"): "execute",
-    ("put", "together"): "combine",
-    ("break", "down"): "split",
-    ("break", "up"): "split",
-    ("add", "up"): "sum",
-    ("hand", "out"): "distribute",
-    ("keep", "track"): "track",
-    ("back", "up"): "save",
-    ("use", "up"): "consume",
-    ("scale", "up"): "grow",
-    ("shut", "down"): "terminate",
-}
 #: How many words may stand between a phrasal verb and its particle.
 PHRASAL_GAP = 2
 
-#: Number words are written as digits, so "two children" meets "2 children".
-NUMBER_WORDS: dict[str, str] = {
-    word: str(value)
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve".split()
-    )
-}
 
-#: Words ending in -ise that are not British spellings of an -ize verb (checked on the -ise form).
-_ISE_WORDS = frozenset(
-    """
-    advertise advise anise apprise arise bruise chastise chemise circumcise comprise compromise
-    concise cruise demise despise devise disguise enterprise excise exercise expertise franchise
-    guise improvise incise merchandise mortise noise otherwise paradise poise porpoise praise
-    precise premise promise raise reprise revise rise supervise surmise surprise televise tortoise
-    treatise turquoise valise wise
-    """.split()
-)
 _ISE_RE = re.compile(r"^([a-z]{3,})is(e|es|ed|ing|er|ers|ation|ations|ational|able)$")
 _YSE_RE = re.compile(r"^([a-z]{2,})ys(e|es|ed|ing|er|ers)$")
 _OUR_RE = re.compile(
@@ -459,24 +78,6 @@ _LL_RE = re.compile(
     r"funnel|pedal|shovel|jewel|rival|equal|libel|panel|parcel|pencil|quarrel|spiral|swivel|"
     r"towel|unravel|initial)l(ed|ing|er|ers)$"
 )
-_BRITISH_WORDS: dict[str, str] = {
-    "defence": "defense",
-    "offence": "offense",
-    "licence": "license",
-    "pretence": "pretense",
-    "programme": "program",
-    "programmes": "programs",
-    "catalogue": "catalog",
-    "analogue": "analog",
-    "dialogue": "dialog",
-    "grey": "gray",
-    "judgement": "judgment",
-    "acknowledgement": "acknowledgment",
-    "ageing": "aging",
-    "whilst": "while",
-    "amongst": "among",
-    "learnt": "learned",
-}
 
 #: Characters folded before tokenizing (typographic quotes and dashes used as separators).
 _CHAR_FOLDS = {"’": "'", "‘": "'", "`": "'", "´": "'", "–": " - ", "—": " - ", "―": " - "}
@@ -512,10 +113,10 @@ class Token:
 
 def americanize(word: str) -> str:
     """British→American spelling for the regular patterns (optimise, utilisation, colour...)."""
-    if word in _BRITISH_WORDS:
-        return _BRITISH_WORDS[word]
+    if word in BRITISH_SPELLINGS:
+        return BRITISH_SPELLINGS[word]
     match = _ISE_RE.match(word)
-    if match and not match[1].endswith("w") and f"{match[1]}ise" not in _ISE_WORDS:
+    if match and not match[1].endswith("w") and f"{match[1]}ise" not in ISE_WORDS:
         return f"{match[1]}iz{match[2]}"
     match = _YSE_RE.match(word)
     if match:
@@ -771,7 +372,7 @@ def _is_interjection(tokens: Sequence[Token], index: int) -> bool:
     return (
         following is None
         or following.clause != tokens[index].clause
-        or following.text in _PRONOUNS
+        or following.text in PRONOUNS
         or tokens[index].text != "no"
     )
 

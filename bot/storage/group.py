@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 
 from bot.core.challenge import CardStat, Entry, PostingClaim
-from bot.storage.base import Tx, UTCDateTime, metadata, row_as
+from bot.storage.schema import Queries, UTCDateTime, metadata, row_as
 
 group_chats = Table(
     "group_chats",
@@ -290,7 +290,7 @@ def _player(row: Any) -> PlayerRow:
 class ChallengeRepo:
     """Challenge queries on one unit of work's connection (see ``Store.transaction()``)."""
 
-    def __init__(self, tx: Tx) -> None:
+    def __init__(self, tx: Queries) -> None:
         self.tx = tx
         self.conn = tx.conn
 

@@ -1,6 +1,6 @@
 """Tables and queries for spaced repetition, study settings and reminders.
 
-The tables live on the shared ``metadata`` (``bot.storage.base`` imports this module before it
+The tables live on the shared ``metadata`` (``bot.storage.migrations`` imports this module before it
 creates or upgrades the schema; migration 4 creates them in existing databases). Queries run
 on a ``Tx``'s connection, so they join the caller's unit of work: an answer, its FSRS review
 and the user's totals commit together; a reminder's claim and its send record do too.
@@ -35,8 +35,7 @@ from sqlalchemy import (
 )
 
 from bot.core.scheduling import CardState
-from bot.storage.base import Tx as StoreTx
-from bot.storage.base import UTCDateTime, answers, metadata, per_dialect, row_as
+from bot.storage.schema import Queries, UTCDateTime, answers, metadata, per_dialect, row_as
 
 #: One FSRS memory state per user per card (deck id + card id, as card ids are per deck).
 card_states = Table(
@@ -278,7 +277,7 @@ def _daily_row(row: Any) -> DailyQuestionRow:
     return row_as(DailyQuestionRow, row)
 
 
-# Statements on the answer path, built once (see bot.storage.base's hot-path statements).
+# Statements on the answer path, built once (see bot.storage.quiz's hot-path statements).
 _ONE_CARD = and_(
     card_states.c.user_id == bindparam("user_id"),
     card_states.c.deck_id == bindparam("deck_id"),
@@ -318,7 +317,7 @@ _COUNT_REVIEWS = select(
 class ReviewRepo:
     """Queries for this feature, run inside the caller's unit of work."""
 
-    def __init__(self, tx: StoreTx) -> None:
+    def __init__(self, tx: Queries) -> None:
         self.tx = tx
         self.conn = tx.conn
 

@@ -1,0 +1,100 @@
+"""Telegram updates: claims that make each count once, the inbox, and the bot's own state."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+
+from bot.storage.schema import Queries, bot_state, inbox, per_dialect, processed_updates
+
+_CLAIM_UPDATE = per_dialect(
+    lambda insert: (
+        insert(processed_updates)
+        .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+)
+
+
+class UpdateQueries(Queries):
+    """Which updates were handled, which wait in the inbox, and small key-value state."""
+
+    async def claim_update(self, update_id: int | None, now: datetime) -> bool:
+        """Record that this update is being handled; False if it was handled before.
+
+        Telegram redelivers updates after a crash; claiming inside the same transaction as the
+        update's effects makes every update count exactly once.
+        """
+        if update_id is None:
+            return True
+        result = await self.conn.execute(
+            _CLAIM_UPDATE[self.conn.dialect.name], {"update_id": update_id, "processed_at": now}
+        )
+        return result.rowcount == 1
+
+    async def forget_claims(self, before: datetime, batch: int = 5000) -> int:
+        """Drop up to ``batch`` of the oldest update claims made before ``before``.
+
+        Telegram redelivers an update for at most a day, so an older claim is never needed
+        again. Update ids grow with time, so the oldest claims are the lowest keys: walking
+        the primary key from the start finds them without an index on the time.
+        """
+        rows = (
+            await self.conn.execute(
+                select(processed_updates.c.update_id, processed_updates.c.processed_at)
+                .order_by(processed_updates.c.update_id)
+                .limit(batch)
+            )
+        ).all()
+        old = list(itertools.takewhile(lambda row: row.processed_at < before, rows))
+        if old:
+            # A claim whose update still waits in the inbox (the bot was down all that time)
+            # is kept until that update has been handled again.
+            await self.conn.execute(
+                processed_updates.delete().where(
+                    processed_updates.c.update_id <= old[-1].update_id,
+                    processed_updates.c.update_id.not_in(select(inbox.c.update_id)),
+                )
+            )
+        return len(old)
+
+    # the inbox: updates kept until handled, so a crash loses none of them
+
+    async def keep_updates(self, updates: list[tuple[int, str]], now: datetime) -> None:
+        if not updates:
+            return
+        await self.conn.execute(
+            self.insert(inbox)
+            .values(
+                [
+                    {"update_id": update_id, "payload": payload, "received_at": now}
+                    for update_id, payload in updates
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+
+    async def kept_updates(self, limit: int = 1000) -> list[tuple[int, str]]:
+        result = await self.conn.execute(
+            select(inbox.c.update_id, inbox.c.payload).order_by(inbox.c.update_id).limit(limit)
+        )
+        return [(row.update_id, row.payload) for row in result]
+
+    async def forget_updates(self, update_ids: list[int]) -> None:
+        await self.conn.execute(inbox.delete().where(inbox.c.update_id.in_(update_ids)))
+
+    async def get_state(self, key: str) -> str | None:
+        row = (
+            await self.conn.execute(select(bot_state.c.value).where(bot_state.c.key == key))
+        ).first()
+        return row.value if row else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        statement = self.insert(bot_state).values(key=key, value=value)
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["key"], set_={"value": statement.excluded.value}
+            )
+        )
