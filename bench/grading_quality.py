@@ -5,7 +5,8 @@ deck and prints one ``name: value`` figure per line: point-level precision, reca
 verdict agreement overall and per kind, the false-credit rate, then the worst disagreements.
 ``--no-aliases`` grades against the same cards with every alias removed, as a deck imported
 from Anki or Quizlet would be. ``--all`` prints the summary figures of every labelled set, with
-and without aliases, marking which sets the grader was tuned on. It then runs the Mohler
+and without aliases, marking which sets the grader was tuned on; the worst disagreements of a
+held-out set are listed only when ``--worst`` asks for them. It then runs the Mohler
 short-answer benchmark (``bench/mohler.py``) unless ``--no-mohler`` is given.
 
     python bench/grading_quality.py [--set NAME] [--no-aliases] [--all] [--quick]
@@ -38,6 +39,9 @@ SET_SUFFIX = "_answers.yaml"
 
 #: In --quick mode only every n-th labelled answer is graded.
 QUICK_STRIDE = 5
+
+#: Disagreements listed for a tuning set unless --worst says otherwise.
+DEFAULT_WORST = 10
 
 #: Sets the grader was tuned on, looking at its failures: their figures flatter it.
 TUNING_SETS = ("dev", "heldout", "dev_nearmiss")
@@ -192,17 +196,22 @@ def print_summary(summary: Summary, prefix: str = "") -> None:
     )
 
 
-def report(outcomes: Sequence[Outcome], worst: int) -> None:
-    """Print the summary, verdict agreement per kind, the confusions and the worst cases."""
-    print_summary(summarise(outcomes))
-
+def agreement_by_kind(outcomes: Sequence[Outcome]) -> dict[str, tuple[float, int]]:
+    """Verdict agreement and answer count per kind of answer."""
     by_kind: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_kind[outcome.item.kind].append(outcome)
-    for kind in sorted(by_kind):
-        group = by_kind[kind]
-        share = sum(outcome.agrees for outcome in group) / len(group)
-        print(f"verdict_agreement_{kind}: {share:.3f} ({len(group)})")
+    return {
+        kind: (sum(outcome.agrees for outcome in group) / len(group), len(group))
+        for kind, group in sorted(by_kind.items())
+    }
+
+
+def report(outcomes: Sequence[Outcome], worst: int) -> None:
+    """Print the summary, verdict agreement per kind, the confusions and the worst cases."""
+    print_summary(summarise(outcomes))
+    for kind, (share, count) in agreement_by_kind(outcomes).items():
+        print(f"verdict_agreement_{kind}: {share:.3f} ({count})")
 
     confusion = Counter((o.expected_verdict, o.grade.verdict) for o in outcomes if not o.agrees)
     for (expected, got), count in sorted(confusion.items()):
@@ -242,9 +251,10 @@ def report_all(quick: bool) -> None:
     """The summary of every labelled set, with the deck's aliases and without them.
 
     Lines read ``<set>.<aliases|no_aliases>.<figure>: value``; each set's role (tuning or
-    held out) is printed first. ``held_out_pooled`` pools every held-out set present.
+    held out) is printed first, tuning sets first. ``held_out_pooled`` pools every held-out
+    set present: the figures to hold against the targets. No single answer is printed.
     """
-    names = available_sets()
+    names = sorted(available_sets(), key=lambda name: (set_role(name) != "tuning", name))
     for name in names:
         print(f"{name}.role: {set_role(name)}")
     for aliases in (True, False):
@@ -255,7 +265,10 @@ def report_all(quick: bool) -> None:
             outcomes = evaluate(read_set(name, deck, quick))
             if set_role(name) == "held_out":
                 pooled.extend(outcomes)
-            print_summary(summarise(outcomes), f"{name}.{deck_name}.")
+            prefix = f"{name}.{deck_name}."
+            print_summary(summarise(outcomes), prefix)
+            for kind, (share, count) in agreement_by_kind(outcomes).items():
+                print(f"{prefix}verdict_agreement_{kind}: {share:.3f} ({count})")
         if pooled:
             print_summary(summarise(pooled), f"held_out_pooled.{deck_name}.")
 
@@ -275,7 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a small, fast run (for CI)")
     parser.add_argument("--no-mohler", action="store_true", help="skip the Mohler benchmark")
-    parser.add_argument("--worst", type=int, default=10, help="disagreements to list")
+    parser.add_argument(
+        "--worst",
+        type=int,
+        default=None,
+        help="disagreements to list (default 10; 0 for held-out sets, so nobody tunes on them)",
+    )
     args = parser.parse_args(argv)
 
     if args.all:
@@ -289,7 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"labelled_set: {args.set}")
             print(f"labelled_set_role: {set_role(args.set)}")
             print(f"deck: {'no_aliases' if args.no_aliases else 'aliases'}")
-            report(evaluate(read_set(args.set, deck, args.quick)), args.worst)
+            worst = args.worst
+            if worst is None:
+                worst = 0 if set_role(args.set) == "held_out" else DEFAULT_WORST
+            report(evaluate(read_set(args.set, deck, args.quick)), worst)
     if not args.no_mohler:
         mohler.main(["--quick"] if args.quick else [])
     return 0

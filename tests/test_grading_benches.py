@@ -13,6 +13,7 @@ from bench.grading_quality import (
     bundled_deck,
     evaluate,
     load_labelled,
+    main,
     set_path,
     set_role,
     summarise,
@@ -153,3 +154,25 @@ def test_every_labelled_set_names_real_cards_and_points_and_has_a_role() -> None
     for name in available_sets():
         assert load_labelled(set_path(name), deck.by_id)
         assert set_role(name) in {"tuning", "held_out"}
+
+
+def test_the_all_report_gives_every_set_with_and_without_aliases_and_no_single_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--all", "--quick", "--no-mohler"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    figures = dict(line.split(": ", 1) for line in lines)
+    for name in available_sets():
+        assert figures[f"{name}.role"] == set_role(name)
+        for deck in ("aliases", "no_aliases"):
+            for figure in ("answers", "point_f1", "verdict_agreement", "false_credit"):
+                assert f"{name}.{deck}.{figure}" in figures
+    assert "held_out_pooled.no_aliases.false_credit" in figures
+    assert all(": " in line for line in lines)
+
+
+def test_a_held_out_set_lists_no_failing_answer_unless_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["--set", "heldout2", "--quick", "--no-mohler"])
+    assert "worst_disagreements: 0" in capsys.readouterr().out
