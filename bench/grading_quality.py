@@ -37,6 +37,9 @@ from bot.decks.loader import BUNDLED_CARDS, Card, load_deck  # noqa: E402
 DATA = BENCH / "data"
 SET_SUFFIX = "_answers.yaml"
 
+#: The kind of answer that is no attempt at all (idk, ?, emoji).
+JUNK_KIND = "junk"
+
 #: In --quick mode only every n-th labelled answer is graded.
 QUICK_STRIDE = 5
 
@@ -81,6 +84,8 @@ class Summary:
     """The headline figures of one graded set."""
 
     answers: int
+    #: Points the teacher credited: with none (a near-miss set) recall and F1 mean nothing.
+    labelled_points: int
     precision: float
     recall: float
     f1: float
@@ -88,10 +93,18 @@ class Summary:
     #: Answers a teacher gives no point, and how many of them the grader credited anyway.
     no_point_answers: int
     falsely_credited: int
+    #: The same leaving out junk (idk, ?, emoji), which no grader credits: the wrong answers.
+    no_point_attempts: int
+    attempts_falsely_credited: int
 
     @property
     def false_credit(self) -> float:
         return self.falsely_credited / self.no_point_answers if self.no_point_answers else 0.0
+
+    @property
+    def false_credit_attempts(self) -> float:
+        attempts = self.no_point_attempts
+        return self.attempts_falsely_credited / attempts if attempts else 0.0
 
 
 def available_sets() -> list[str]:
@@ -173,26 +186,38 @@ def summarise(outcomes: Sequence[Outcome]) -> Summary:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     agreement = sum(outcome.agrees for outcome in outcomes) / len(outcomes) if outcomes else 0.0
     no_point = [outcome for outcome in outcomes if not outcome.item.credited]
+    attempts = [outcome for outcome in no_point if outcome.item.kind != JUNK_KIND]
     return Summary(
         answers=len(outcomes),
+        labelled_points=true_pos + false_neg,
         precision=precision,
         recall=recall,
         f1=f1,
         agreement=agreement,
         no_point_answers=len(no_point),
         falsely_credited=sum(bool(outcome.got) for outcome in no_point),
+        no_point_attempts=len(attempts),
+        attempts_falsely_credited=sum(bool(outcome.got) for outcome in attempts),
     )
 
 
 def print_summary(summary: Summary, prefix: str = "") -> None:
     print(f"{prefix}answers: {summary.answers}")
     print(f"{prefix}point_precision: {summary.precision:.3f}")
-    print(f"{prefix}point_recall: {summary.recall:.3f}")
-    print(f"{prefix}point_f1: {summary.f1:.3f}")
+    if summary.labelled_points:
+        print(f"{prefix}point_recall: {summary.recall:.3f}")
+        print(f"{prefix}point_f1: {summary.f1:.3f}")
+    else:
+        print(f"{prefix}point_recall: n/a (no point labelled)")
+        print(f"{prefix}point_f1: n/a (no point labelled)")
     print(f"{prefix}verdict_agreement: {summary.agreement:.3f}")
     print(
         f"{prefix}false_credit: {summary.false_credit:.3f}"
         f" ({summary.falsely_credited}/{summary.no_point_answers})"
+    )
+    print(
+        f"{prefix}false_credit_not_junk: {summary.false_credit_attempts:.3f}"
+        f" ({summary.attempts_falsely_credited}/{summary.no_point_attempts})"
     )
 
 

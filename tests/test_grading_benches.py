@@ -130,21 +130,25 @@ def test_the_alias_free_deck_leaves_the_aliased_deck_grading_as_before() -> None
 
 
 @pytest.mark.parametrize(
-    ("credited", "answer", "falsely_credited"),
+    ("kind", "credited", "answer", "false_credit", "false_credit_not_junk"),
     [
-        (set(), "throughput", 1),  # labelled wrong, graded right: false credit
-        (set(), "no idea", 0),
-        ({0}, "throughput", 0),  # only answers labelled with no point count
+        ("wrong", set(), "throughput", 1.0, 1.0),  # labelled wrong, graded right
+        ("wrong", set(), "no idea", 0.0, 0.0),
+        ("junk", set(), "throughput", 1.0, 0.0),  # junk is left out of the second rate
+        ("paraphrase", {0}, "throughput", 0.0, 0.0),  # only answers given no point count
     ],
 )
-def test_false_credit_counts_answers_a_teacher_gives_nothing_that_earn_a_point(
-    credited: set[int], answer: str, falsely_credited: int
+def test_false_credit_is_the_share_of_answers_a_teacher_gives_nothing_that_earn_a_point(
+    kind: str,
+    credited: set[int],
+    answer: str,
+    false_credit: float,
+    false_credit_not_junk: float,
 ) -> None:
     card = bundled_deck().card("training-performance-metric")
-    item = Labelled(card, "wrong", answer, frozenset(credited), None)
-    summary = summarise(evaluate([item]))
-    assert summary.falsely_credited == falsely_credited
-    assert summary.no_point_answers == (0 if credited else 1)
+    summary = summarise(evaluate([Labelled(card, kind, answer, frozenset(credited), None)]))
+    assert summary.false_credit == false_credit
+    assert summary.false_credit_attempts == false_credit_not_junk
 
 
 def test_every_labelled_set_names_real_cards_and_points_and_has_a_role() -> None:
