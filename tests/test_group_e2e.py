@@ -396,3 +396,25 @@ def test_a_removed_bot_ends_the_challenge_cleanly_and_stops_writing(
         assert bot.running
         api.send_text(ann, "/start")  # the bot carries on elsewhere
         api.wait_for_message(ann, contains="Hi Ann")
+
+
+def test_only_a_group_admin_sets_how_long_the_question_of_the_day_stays_open(
+    api: FakeBotApi, database_url: str, cards: Path
+) -> None:
+    ann, carol = api.add_user("Ann"), api.add_user("Carol")
+    group = api.add_group("Study group", members=[ann], admins=[carol])
+    with group_bot(api, database_url, cards):
+        api.send_text(ann, "/settings hours 3", chat=group)
+        api.wait_for_message(group, contains="Only the group's admins")
+        api.send_text(carol, "/settings new 5", chat=group)
+        api.wait_for_message(group, contains="/settings hours N")
+        api.send_text(carol, "/settings hours <b>99</b>", chat=group)
+        api.wait_for_message(group, contains="whole hours from 1 to 24")
+        api.send_text(carol, "/settings hours 3", chat=group)
+        api.wait_for_message(group, contains="stay open for 3 h")
+        api.send_text(carol, "/settings", chat=group)
+        assert "Question of the day stays open: 3 h" in (
+            api.wait_for_message(group, contains="stays open").text or ""
+        )
+        api.send_text(carol, "/settings hours off", chat=group)
+        api.wait_for_message(group, contains="stay open until the next one")

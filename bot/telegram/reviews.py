@@ -417,19 +417,7 @@ class ReviewFeature:
             await self.reply(context, chat.id, render_reviews.settings(view, now, group=group))
             return
         if group:
-            if args[0] != "hours" or len(args) != 2:
-                await context.bot.send_message(chat.id, render_reviews.GROUP_SETTINGS_USAGE)
-                return
-            if not await self._is_admin(update, context):
-                await context.bot.send_message(chat.id, render_reviews.ADMINS_ONLY)
-                return
-            try:
-                hours = None if args[1] in {"off", "none", "next"} else parse_hours(args[1])
-            except ReminderInputError as problem:
-                await context.bot.send_message(chat.id, render.esc(str(problem)))
-                return
-            view = await service.set_question_hours(chat.id, hours, now)
-            await self.reply(context, chat.id, render_reviews.question_hours_set(view))
+            await self._group_settings(update, context, args)
             return
         if args[0] != "new" or len(args) != 2 or not args[1].isdigit():
             await context.bot.send_message(chat.id, render_reviews.SETTINGS_USAGE)
@@ -440,6 +428,25 @@ class ReviewFeature:
             return
         view = await service.set_new_per_day(chat.id, count, now)
         await self.reply(context, chat.id, render_reviews.new_per_day_set(view))
+
+    async def _group_settings(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+    ) -> None:
+        """``/settings hours N`` in a group: how long a question of the day stays open (admins)."""
+        chat_id = update.effective_chat.id
+        if args[0] != "hours" or len(args) != 2:
+            await context.bot.send_message(chat_id, render_reviews.GROUP_SETTINGS_USAGE)
+            return
+        if not await self._is_admin(update, context):
+            await context.bot.send_message(chat_id, render_reviews.ADMINS_ONLY)
+            return
+        try:
+            hours = None if args[1] in {"off", "none", "next"} else parse_hours(args[1])
+        except ReminderInputError as problem:
+            await context.bot.send_message(chat_id, render.esc(str(problem)))
+            return
+        view = await self.require().set_question_hours(chat_id, hours, self.now())
+        await self.reply(context, chat_id, render_reviews.question_hours_set(view))
 
     # --- the /quiz gate and this feature's buttons ------------------------------------------------
 
