@@ -296,6 +296,11 @@ _HTML_HINT = re.compile(
 )
 _BLOCK_BREAK = re.compile(r"<br\s*/?>|</?(?:div|p|li|ul|ol|tr)\b[^>]*>|\n", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+#: Tags inside a word or sentence ("a <b>cell</b>?"): they go without leaving a space.
+_INLINE_TAG = re.compile(
+    r"</?(?:b|i|u|s|em|strong|span|font|sup|sub|small|big|mark|code|a|strike)\b[^<>]*>",
+    re.IGNORECASE,
+)
 _SEMICOLON = re.compile(r"&#?\w+;|;")
 
 
@@ -322,7 +327,7 @@ def _split_semicolons(text: str) -> list[str]:
 
 def _plain(text: str, html_mode: bool) -> str:
     if html_mode:
-        text = html.unescape(_TAG.sub(" ", text))
+        text = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text)))
     return " ".join(text.replace("\xa0", " ").split())
 
 
@@ -337,7 +342,7 @@ def split_answer(text: str, html_mode: bool) -> list[str]:
     points: list[str] = []
     for piece in pieces:
         if html_mode:
-            piece = _TAG.sub(" ", piece)
+            piece = _TAG.sub(" ", _INLINE_TAG.sub("", piece))
         for part in _split_semicolons(piece):
             point = _plain(part, html_mode=False)
             if html_mode:

@@ -590,7 +590,8 @@ def _anki_card(fields: str, tags: str, number: int) -> tuple[ImportedCard | None
     values = [_ANKI_MEDIA.sub(" ", value) for value in fields.split("\x1f")]
     front = values[0]
     if _CLOZE.search(front):
-        question = one_line(_CLOZE.sub(_cloze_gap, front), html_mode=True)
+        # "Complete:" makes the gapped text a command, as card checks expect of a question.
+        question = "Complete: " + one_line(_CLOZE.sub(_cloze_gap, front), html_mode=True)
         points = [
             point
             for match in _CLOZE.finditer(front)
