@@ -628,3 +628,43 @@ def test_quizbot_check_names_the_line_of_a_problem_in_a_converted_file(
     assert capsys.readouterr().out.splitlines()[0] == (
         f"{source}:2: the control character U+0007 is not allowed in a deck; remove it"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        ("---\ncards:\n  - {id: a, question: A?, points: [a]}\n", ()),
+        ("# my deck\n\ndeck: Mine\ncards:\n  - {id: a, question: A?, points: [a]}\n", ()),
+        (
+            "{deck: D, cards: [{id: a, question: A?, points: [a]}]}\n",
+            ("line 1: missing 'id' (the deck's id, a slug)",),
+        ),
+        (
+            "cards:\n  - {id: a, question: A?, points: [a]}\n...\n",
+            (
+                "line 1: missing 'deck' (the deck's name)",
+                "line 1: missing 'id' (the deck's id, a slug)",
+            ),
+        ),
+    ],
+    ids=["document-start", "comments-first", "flow-mapping", "document-end"],
+)
+def test_a_yaml_deck_without_id_gets_one_only_where_appending_is_safe(
+    text: str, problems: tuple[str, ...]
+) -> None:
+    parsed = parse_upload("up.yaml", text.encode())
+    assert parsed.problems == problems
+    if not problems:
+        assert parsed.deck is not None and parsed.deck.id == "up"
+
+
+def test_a_deck_description_has_the_text_limit_too() -> None:
+    text = ONE_CARD_YAML.replace("id: d\n", "id: d\ndescription: " + "x" * 31 + "\n")
+    assert parse_upload("d.yaml", text.encode(), limits=SMALL).problems == (
+        "the deck description is 31 characters long; the limit is 30",
+    )
+
+
+def test_emoji_stay_readable_in_the_yaml_of_a_converted_deck() -> None:
+    parsed = parse_upload("party.csv", "Party?,🎉 yes\n".encode())
+    assert parsed.yaml_text is not None and "- 🎉 yes\n" in parsed.yaml_text

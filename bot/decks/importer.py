@@ -497,6 +497,9 @@ def _columns(
 # --- output -----------------------------------------------------------------------------------
 
 
+#: libyaml's emitter writes a 5,000-card deck in a fraction of the pure-Python one's time.
+_FAST_SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 _KINDS = {"text": "plain-text flashcards", "table": "a CSV/TSV export", "apkg": "an Anki package"}
 
 
@@ -521,7 +524,9 @@ def to_yaml(
             entry["follows"] = card.follows
         cards.append(entry)
     document = {"deck": name, "id": deck_id, "cards": cards}
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    # libyaml writes characters beyond U+FFFF (emoji) as escapes; keep the YAML readable then.
+    dumper = yaml.SafeDumper if _BEYOND_BMP.search(repr(cards) + name) else _FAST_SAFE_DUMPER
+    body = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
     # A blank line between cards keeps long decks readable; only card items start a line so.
     head, first, rest = body.partition("\n- id: ")
     body = head + first + rest.replace("\n- id: ", "\n\n- id: ")
