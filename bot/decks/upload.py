@@ -18,9 +18,12 @@ Send the bot a deck as a file. It understands
 
 Text must be UTF-8 (a UTF-16 file with a byte-order mark is fine too). A file may be at most
 2 MB, unpack to at most 64 MB, and hold at most 5,000 cards; a question, point or note may be at
-most 2,000 characters. YAML anchors, aliases and tags are refused. The deck's id comes from the
-YAML's ``id``, else from the name of the file. Every problem is listed with its line (YAML, text),
-row (CSV/TSV) or note (Anki); a file with any problem is not imported at all.
+most 2,000 characters. YAML anchors, aliases and tags are refused. The deck's id is the YAML's
+``id``, else the one the caller passes, else made from the file's name; its name is the YAML's
+``deck`` (or a text file's title line, an Anki export's deck), else the caller's, else the file's
+name. Every problem is listed with its line (YAML, text), row (CSV/TSV) or note (Anki), and a
+file with any problem is not imported at all; only rows or notes with no question or no answer
+are skipped, and the summary names them.
 
 Everything here is pure file handling: bytes in, a validated deck and its YAML out. Nothing is
 stored; the caller decides what to keep.
@@ -31,12 +34,13 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import itertools
 import json
 import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -364,7 +368,7 @@ def decode_text(data: bytes) -> str:
 
 
 def _refuse_control_characters(text: str) -> None:
-    found = list(_first(_CONTROL.finditer(text), 5))
+    found = list(itertools.islice(_CONTROL.finditer(text), 5))
     if found:
         raise UploadRefused(
             *(
@@ -373,13 +377,6 @@ def _refuse_control_characters(text: str) -> None:
                 for match in found
             )
         )
-
-
-def _first(items: Iterator[re.Match[str]], limit: int) -> Iterator[re.Match[str]]:
-    for number, item in enumerate(items):
-        if number >= limit:
-            return
-        yield item
 
 
 def _first_line(text: str) -> str:
