@@ -30,6 +30,7 @@ from .server import (
     _CallbackQuery,
     _Chat,
     _Fault,
+    _guess_mime_type,
     _Message,
     _now,
     _QueuedUpdate,
@@ -391,6 +392,48 @@ class FakeBotApi(BotApiState):
                 state,
                 content,
                 kind="photo",
+                text=caption,
+                entities=entities,
+                reply_to=None if target is None else target.message_id,
+                deliver=self._reaches_bot(state, caption or "", target),
+            )
+            return update_id
+
+    def send_document(
+        self,
+        user: UserRef,
+        data: bytes,
+        file_name: str,
+        *,
+        chat: ChatRef | None = None,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        reply_to: MessageRef | None = None,
+    ) -> int | None:
+        """A user sends a file: a ``document`` message whose file the bot can fetch with getFile
+        and download from ``/file/bot<token>/<file_path>``, as from Telegram."""
+        with self._cond:
+            sender, state = self._sender_and_chat(user, chat)
+            target = self._reply_target_of(state, reply_to)
+            stored = self._store_file(data, "documents", file_name)
+            document = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_name": file_name,
+                "mime_type": mime_type or _guess_mime_type(file_name, data),
+                "file_size": len(data),
+            }
+            content: dict[str, Any] = {"document": document}
+            entities = _text_entities(caption) if caption else []
+            if caption:
+                content["caption"] = caption
+                if entities:
+                    content["caption_entities"] = entities
+            _, update_id = self._user_message(
+                sender,
+                state,
+                content,
+                kind="document",
                 text=caption,
                 entities=entities,
                 reply_to=None if target is None else target.message_id,
