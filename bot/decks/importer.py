@@ -326,6 +326,11 @@ def _plain(text: str, html_mode: bool) -> str:
     return " ".join(text.replace("\xa0", " ").split())
 
 
+def one_line(text: str, html_mode: bool) -> str:
+    """A question or note cell as one line of plain text: breaks and tags become spaces."""
+    return _plain(_BLOCK_BREAK.sub(" ", text), html_mode)
+
+
 def split_answer(text: str, html_mode: bool) -> list[str]:
     """Cut an answer into points at line breaks, ``<br>``, ``<div>`` and ';'."""
     pieces = _BLOCK_BREAK.split(text) if html_mode else text.splitlines()
@@ -364,7 +369,7 @@ def parse_table(text: str, path: Path, source: str = "<table>") -> ImportedDeck:
     html_mode = headers.get("html", "").lower() == "true" or (
         "html" not in headers and bool(_HTML_HINT.search(body))
     )
-    rows = _rows(body, delimiter, anki=bool(headers))
+    rows = _rows(body, delimiter, anki=bool(headers), first_line=skipped + 1)
 
     meta = {
         name: int(headers[f"{name} column"]) - 1
@@ -383,7 +388,7 @@ def parse_table(text: str, path: Path, source: str = "<table>") -> ImportedDeck:
     for line, cells in rows:
         question_cell = _cell(cells, columns["question"])
         answer_cell = _cell(cells, columns["answer"])
-        question = _plain(_BLOCK_BREAK.sub(" ", question_cell), html_mode)
+        question = one_line(question_cell, html_mode)
         points = split_answer(answer_cell, html_mode)
         if not question or not points:
             what = "a question" if not question else "an answer"
@@ -392,7 +397,7 @@ def parse_table(text: str, path: Path, source: str = "<table>") -> ImportedDeck:
         card = ImportedCard(question=question, points=points, line=line)
         tag_cell = _cell(cells, columns.get("tags"))
         card.tags = [*shared_tags, *(tag for tag in tag_cell.split() if tag)]
-        note = _plain(_BLOCK_BREAK.sub(" ", _cell(cells, columns.get("note"))), html_mode)
+        note = one_line(_cell(cells, columns.get("note")), html_mode)
         if note:
             card.notes.append(note)
         card.id = slugify(_cell(cells, columns.get("id")))
@@ -413,12 +418,15 @@ def _guess_delimiter(path: Path, body: str) -> str:
     return max(counts, key=lambda candidate: counts[candidate]) if any(counts.values()) else ","
 
 
-def _rows(body: str, delimiter: str, *, anki: bool) -> list[tuple[int, list[str]]]:
-    """Records as (line number, cells); lines without a delimiter continue the last answer."""
+def _rows(
+    body: str, delimiter: str, *, anki: bool, first_line: int = 1
+) -> list[tuple[int, list[str]]]:
+    """Records as (line number in the file, cells); lines without a delimiter continue the last
+    answer. ``first_line`` is the file's line number of the body's first line (after headers)."""
     rows: list[tuple[int, list[str]]] = []
     if delimiter == "\t" and not anki:
         # Quizlet writes fields unquoted; cards may be separated by ';' instead of newlines.
-        for number, line in enumerate(body.splitlines(), 1):
+        for number, line in enumerate(body.splitlines(), first_line):
             if not line.strip():
                 continue
             chunks = [line]
@@ -432,13 +440,15 @@ def _rows(body: str, delimiter: str, *, anki: bool) -> list[tuple[int, list[str]
                     last[-1] = f"{last[-1]}\n{chunk}"
         return rows
     reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    ended = 0  # the line the previous record ended on; a record starts on the next one
     for cells in reader:
+        started, ended = ended + 1, reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) == 1 and rows:
             rows[-1][1][-1] += "\n" + cells[0]
             continue
-        rows.append((reader.line_num, cells))
+        rows.append((started + first_line - 1, cells))
     return rows
 
 
@@ -482,8 +492,16 @@ def _columns(
 # --- output -----------------------------------------------------------------------------------
 
 
-def to_yaml(deck: ImportedDeck, deck_id: str, name: str, source: str) -> str:
-    """Render an imported deck as card bank YAML, with a header comment saying where from."""
+_KINDS = {"text": "plain-text flashcards", "table": "a CSV/TSV export", "apkg": "an Anki package"}
+
+
+def to_yaml(
+    deck: ImportedDeck, deck_id: str, name: str, source: str, by: str = "`quizbot import`"
+) -> str:
+    """Render an imported deck as card bank YAML, with a header comment saying where from.
+
+    ``source`` ends up in a comment: a name with a line break in it must not end the comment.
+    """
     cards = []
     for card in deck.cards:
         entry: dict[str, object] = {"id": card.id, "question": card.question}
@@ -502,9 +520,9 @@ def to_yaml(deck: ImportedDeck, deck_id: str, name: str, source: str) -> str:
     # A blank line between cards keeps long decks readable; only card items start a line so.
     head, first, rest = body.partition("\n- id: ")
     body = head + first + rest.replace("\n- id: ", "\n\n- id: ")
-    kind = "plain-text flashcards" if deck.kind == "text" else "a CSV/TSV export"
+    source = " ".join(source.split())
     header = (
-        f"# Imported by `quizbot import` from {source} ({kind}).\n"
+        f"# Imported by {by} from {source} ({_KINDS.get(deck.kind, deck.kind)}).\n"
         "# Review the questions, points and follows, add aliases, then run `quizbot check`.\n"
     )
     return header + body

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.decks.counts import count, deck_counts
 from bot.decks.importer import IMPERATIVE_VERBS, is_table, parse_table, parse_text, slugify, to_yaml
 from bot.decks.loader import (
     Card,
@@ -63,24 +64,7 @@ def _asks(question: str) -> bool:
 
 def summarise(deck: Deck) -> str:
     """One line per deck: what a person checks at a glance after editing a bank."""
-    points = sum(len(card.points) for card in deck.cards)
-    follow_ups = sum(1 for card in deck.cards if card.follows)
-    aliases = sum(len(point.aliases) for card in deck.cards for point in card.points)
-    counts = ", ".join(
-        _count(number, noun)
-        for number, noun in (
-            (len(deck.cards), "card"),
-            (points, "point"),
-            (follow_ups, "follow-up"),
-            (aliases, "alias"),
-        )
-    )
-    return f"{deck.source or '<text>'}: deck {deck.name!r} (id {deck.id}): {counts}"
-
-
-def _count(number: int, noun: str) -> str:
-    plural = noun + ("es" if noun.endswith("s") else "s")
-    return f"{number} {noun if number == 1 else plural}"
+    return f"{deck.source or '<text>'}: deck {deck.name!r} (id {deck.id}): {deck_counts(deck)}"
 
 
 def run_check(paths: Sequence[str | Path], out: TextIO) -> int:
@@ -98,10 +82,10 @@ def run_check(paths: Sequence[str | Path], out: TextIO) -> int:
     if problems:
         for problem in problems:
             print(problem, file=out)
-        print(f"FAILED: {_count(len(problems), 'problem')}; fix and check again", file=out)
+        print(f"FAILED: {count(len(problems), 'problem')}; fix and check again", file=out)
         return 1
     cards = sum(len(deck.cards) for deck in decks)
-    totals = [_count(len(decks), "deck"), _count(cards, "card"), _count(len(warnings), "warning")]
+    totals = [count(len(decks), "deck"), count(cards, "card"), count(len(warnings), "warning")]
     print("OK: " + ", ".join(totals), file=out)
     return 0
 
