@@ -580,7 +580,7 @@ async def test_a_document_a_user_sends_arrives_with_its_file_which_get_file_down
     api: FakeBotApi, bot: telegram.Bot
 ) -> None:
     user = api.add_user()
-    data = "question,answer\nWhat is 2+2?,four\n".encode()
+    data = b"question,answer\nWhat is 2+2?,four\n"
     api.send_document(user, data, "maths.csv")
 
     (update,) = await bot.get_updates(timeout=0)

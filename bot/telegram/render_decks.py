@@ -57,7 +57,7 @@ def _size(bytes_count: int) -> str:
 
 NOTICES = {
     "rate": "⏳ You have uploaded many decks in the last hour. Try again in {n} minute(s).",
-    "too_many_decks": "📚 You already have {n} decks, the most one person can keep. "
+    "too_many_decks": "📚 You have {n} deck(s), the most one person can keep. "
     "Delete one in /decks first (or upload a file with the id of one you have, to replace it).",
     "not_found": "That deck is not there any more. Send /decks to see yours.",
     "bad_name": "A deck name needs 1 to {n} characters. Try again: reply with the new name.",
