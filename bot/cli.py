@@ -38,10 +38,14 @@ def _build_parser() -> argparse.ArgumentParser:
     health.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
 
     check = commands.add_parser("check", help="validate card banks and summarise them")
-    check.add_argument("paths", nargs="*", help="YAML files or folders (default: QUIZBOT_CARDS)")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        help="YAML files or folders, or .apkg/.csv/.tsv/.txt decks (default: QUIZBOT_CARDS)",
+    )
 
-    importer = commands.add_parser("import", help="convert a text, CSV or TSV deck into YAML")
-    importer.add_argument("file", help="a plain-text flashcard file, or a CSV/TSV export")
+    importer = commands.add_parser("import", help="convert a text, CSV, TSV or Anki deck into YAML")
+    importer.add_argument("file", help="a plain-text flashcard file, a CSV/TSV export or an .apkg")
     importer.add_argument("-o", "--output", help="where to write the YAML (default: stdout)")
     importer.add_argument("--deck-id", help="the new deck's id (default: from the file name)")
     importer.add_argument("--name", help="the new deck's name (default: from the file)")

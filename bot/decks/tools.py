@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.decks.counts import count, deck_counts
-from bot.decks.importer import IMPERATIVE_VERBS, is_table, parse_table, parse_text, slugify, to_yaml
+from bot.decks.importer import (
+    IMPERATIVE_VERBS,
+    ImportedDeck,
+    is_table,
+    parse_table,
+    parse_text,
+    slugify,
+    to_yaml,
+)
 from bot.decks.loader import (
     Card,
     Deck,
@@ -22,6 +30,14 @@ from bot.decks.loader import (
     collect_decks,
     is_slug,
     parse_deck,
+)
+from bot.decks.upload import (
+    UploadLimits,
+    UploadRefused,
+    decode_text,
+    is_anki_package,
+    parse_upload,
+    read_anki_package,
 )
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’…–—")
@@ -67,16 +83,41 @@ def summarise(deck: Deck) -> str:
     return f"{deck.source or '<text>'}: deck {deck.name!r} (id {deck.id}): {deck_counts(deck)}"
 
 
+#: Files ``quizbot check`` converts as the bot does an upload, instead of loading them as YAML.
+CONVERTED_SUFFIXES = (".apkg", ".colpkg", ".csv", ".tsv", ".tab", ".txt")
+#: The command line reads the owner's own files: no upload limits, but the zip bomb guard stays.
+CLI_LIMITS = UploadLimits(
+    max_bytes=1 << 40, max_unpacked_bytes=4 << 30, max_cards=10**9, max_text_chars=10**9
+)
+
+
+def located(path: str | Path, problem: str) -> str:
+    """An upload problem as a command-line line: 'line 12: x' -> 'deck.txt:12: x'."""
+    match = re.match(r"(?:line|row) (\d+): ", problem)
+    if match:
+        return f"{path}:{match.group(1)}: {problem[match.end() :]}"
+    return f"{path}: {problem}"
+
+
 def run_check(paths: Sequence[str | Path], out: TextIO) -> int:
     """Validate decks, print a summary per deck, warnings, and every problem; 1 on problems.
 
+    YAML files and folders are loaded as the bot loads its decks; Anki packages, CSV/TSV and
+    text files are converted and validated as the bot does an upload of them.
     The caller resolves the paths (``quizbot check`` falls back to the configured decks)."""
-    decks, problems = collect_decks(list(paths))
+    converted = [Path(path) for path in paths if Path(path).suffix.lower() in CONVERTED_SUFFIXES]
+    decks, problems = collect_decks([path for path in paths if Path(path) not in converted])
     warnings = [
         warning for deck in decks for card in deck.cards for warning in card_warnings(deck, card)
     ]
-    for deck in decks:
-        print(summarise(deck), file=out)
+    lines = [summarise(deck) for deck in decks]
+    for path in converted:
+        deck, found = _check_converted(path, lines)
+        problems.extend(found)
+        if deck is not None:
+            decks.append(deck)
+    for line in lines:
+        print(line, file=out)
     for warning in warnings:
         print(warning, file=out)
     if problems:
@@ -90,6 +131,19 @@ def run_check(paths: Sequence[str | Path], out: TextIO) -> int:
     return 0
 
 
+def _check_converted(path: Path, lines: list[str]) -> tuple[Deck | None, list[str]]:
+    """Convert one non-YAML deck file; add its summary line, return the deck or its problems."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return None, [f"{path}: cannot read the file: {error.strerror or error}"]
+    parsed = parse_upload(path.name, data, limits=CLI_LIMITS)
+    if parsed.deck is None:
+        return None, [located(path, problem) for problem in parsed.problems]
+    lines.append(f"{path}: deck {parsed.deck.name!r} (id {parsed.deck.id}): {parsed.summary}")
+    return parsed.deck, []
+
+
 def run_import(
     file: str | Path,
     output: str | Path | None,
@@ -98,7 +152,7 @@ def run_import(
     out: TextIO,
     err: TextIO | None = None,
 ) -> int:
-    """Convert a text, CSV or TSV deck to card bank YAML (to ``output``, else to ``out``).
+    """Convert a text, CSV, TSV or Anki deck to card bank YAML (to ``output``, else to ``out``).
 
     Messages go to ``err`` (stderr by default) so that ``quizbot import x.txt > x.yaml`` keeps
     the YAML clean. The YAML is validated before it is written; returns 1 if anything fails.
@@ -113,21 +167,18 @@ def run_import(
         return 1
     path = Path(file)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        imported, warnings = _read_for_import(path)
     except FileNotFoundError:
         print(f"{path}: no such file", file=err)
         return 1
     except OSError as error:
         print(f"{path}: cannot read the file: {error.strerror or error}", file=err)
         return 1
-    except UnicodeDecodeError as error:
-        print(f"{path}: not valid UTF-8 (byte offset {error.start}); save it as UTF-8", file=err)
+    except UploadRefused as refused:
+        for problem in refused.problems:
+            print(located(path, problem), file=err)
         return 1
-
-    imported = (
-        parse_table(text, path, str(path)) if is_table(path, text) else parse_text(text, str(path))
-    )
-    for warning in imported.warnings:
+    for warning in warnings:
         print(f"warning: {warning}", file=err)
     if not imported.cards:
         print(f"{path}: no cards found (expected questions followed by answers)", file=err)
@@ -159,3 +210,19 @@ def run_import(
         file=out if output else err,
     )
     return 0
+
+
+def _read_for_import(path: Path) -> tuple[ImportedDeck, list[str]]:
+    """The cards of a text, CSV/TSV or Anki file, and warnings; the bot's uploads read them so.
+
+    Raises OSError when the file cannot be read and UploadRefused when it is no deck file."""
+    data = path.read_bytes()
+    if is_anki_package(path.name, data):
+        package = read_anki_package(data, CLI_LIMITS)
+        return package.deck, [located(path, text) for text in [*package.skipped, *package.notes]]
+    text = decode_text(data)
+    if is_table(path, text):
+        imported = parse_table(text, path, str(path))
+    else:
+        imported = parse_text(text, str(path))
+    return imported, imported.warnings

@@ -18,9 +18,12 @@ Send the bot a deck as a file. It understands
 
 Text must be UTF-8 (a UTF-16 file with a byte-order mark is fine too). A file may be at most
 2 MB, unpack to at most 64 MB, and hold at most 5,000 cards; a question, point or note may be at
-most 2,000 characters. YAML anchors, aliases and tags are refused. The deck's id comes from the
-YAML's ``id``, else from the name of the file. Every problem is listed with its line (YAML, text),
-row (CSV/TSV) or note (Anki); a file with any problem is not imported at all.
+most 2,000 characters. YAML anchors, aliases and tags are refused. The deck's id is the YAML's
+``id``, else the one the caller passes, else made from the file's name; its name is the YAML's
+``deck`` (or a text file's title line, an Anki export's deck), else the caller's, else the file's
+name. Every problem is listed with its line (YAML, text), row (CSV/TSV) or note (Anki), and a
+file with any problem is not imported at all; only rows or notes with no question or no answer
+are skipped, and the summary names them.
 
 Everything here is pure file handling: bytes in, a validated deck and its YAML out. Nothing is
 stored; the caller decides what to keep.
@@ -31,12 +34,13 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import itertools
 import json
 import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -124,6 +128,7 @@ _BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _YAML_DECK_START = re.compile(r"(?:---\s*$|(?:deck|id|cards|description|language)\s*:)")
 _LOADER_PREFIX = re.compile(r"^<text>:(\d+): ")
+_CARD_LABEL = re.compile(r"card '([^']+)':")
 _ANKI_MEDIA = re.compile(r"\[sound:[^\]]*\]")
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 _FORMATS_HELP = "send a .yaml, .csv, .tsv, .txt or .apkg file"
@@ -144,6 +149,19 @@ class _Converted:
     yaml_text: str
     where: Callable[[str, int | None], str]  # (card id, YAML line) -> "row 5" / "line 12"
     notes: list[str] = field(default_factory=list)
+
+    def place(self, problem: str) -> str:
+        """A loader message placed in the file the user sent: its line, row or note.
+
+        '<text>:12: card 'x': ...' names line 12 of the YAML; for a converted file that
+        YAML is ours, so the card's row or note in the user's file is named instead."""
+        match = _LOADER_PREFIX.match(problem)
+        if match is None:
+            return "the file: " + problem.removeprefix("<text>:").strip()
+        rest = problem[match.end() :]
+        card = _CARD_LABEL.match(rest)
+        place = self.where(card.group(1), int(match.group(1))) if card else None
+        return f"{place or 'line ' + match.group(1)}: {rest}"
 
 
 # --- the entry point --------------------------------------------------------------------------
@@ -193,7 +211,7 @@ def _parse_upload(
     try:
         deck = parse_deck(converted.yaml_text)
     except DeckError as error:
-        raise UploadRefused(*map(_from_loader, error.problems)) from None
+        raise UploadRefused(*(converted.place(problem) for problem in error.problems)) from None
     problems = _over_limits(deck, converted.where, limits)
     if problems:
         raise UploadRefused(*problems)
@@ -256,7 +274,12 @@ def _from_imported(
     origin = {card.id: card.line for card in imported.cards}
     said = [_skipped_note(skipped, unit)] if skipped else []
     said.extend(notes or [])
-    return _Converted(yaml_text, lambda card_id, _line: f"{unit} {origin.get(card_id, '?')}", said)
+
+    def where(card_id: str, line: int | None) -> str:
+        found = origin.get(card_id)
+        return f"{unit} {found}" if found else f"line {line} of the converted deck"
+
+    return _Converted(yaml_text, where, said)
 
 
 def _skipped_note(skipped: list[str], unit: str) -> str:
@@ -269,13 +292,6 @@ def _skipped_note(skipped: list[str], unit: str) -> str:
 
 def _yaml_line(_card_id: str, line: int | None) -> str:
     return f"line {line}"
-
-
-def _from_loader(problem: str) -> str:
-    """'<text>:12: card 'x': ...' -> 'line 12: card 'x': ...'; file-wide ones name the file."""
-    if _LOADER_PREFIX.match(problem):
-        return _LOADER_PREFIX.sub(r"line \1: ", problem, count=1)
-    return "the file: " + problem.removeprefix("<text>:").strip()
 
 
 # --- limits -----------------------------------------------------------------------------------
@@ -292,6 +308,11 @@ def _over_limits(
             f"the deck name is {len(deck.name):,} characters long; the limit is {MAX_NAME_CHARS}"
         )
     most = limits.max_text_chars
+    if deck.description is not None and len(deck.description) > most:
+        problems.append(
+            f"the deck description is {len(deck.description):,} characters long; "
+            f"the limit is {most:,}"
+        )
     for card in deck.cards:
         texts = [("the question", card.question), ("the summary", card.summary)]
         texts.append(("the note", card.note))
@@ -347,7 +368,7 @@ def decode_text(data: bytes) -> str:
 
 
 def _refuse_control_characters(text: str) -> None:
-    found = list(_first(_CONTROL.finditer(text), 5))
+    found = list(itertools.islice(_CONTROL.finditer(text), 5))
     if found:
         raise UploadRefused(
             *(
@@ -356,13 +377,6 @@ def _refuse_control_characters(text: str) -> None:
                 for match in found
             )
         )
-
-
-def _first(items: Iterator[re.Match[str]], limit: int) -> Iterator[re.Match[str]]:
-    for number, item in enumerate(items):
-        if number >= limit:
-            return
-        yield item
 
 
 def _first_line(text: str) -> str:
@@ -376,62 +390,63 @@ def _first_line(text: str) -> str:
 # --- YAML -------------------------------------------------------------------------------------
 
 
+_OPENING = frozenset(
+    (
+        yaml.BlockMappingStartToken,
+        yaml.BlockSequenceStartToken,
+        yaml.FlowMappingStartToken,
+        yaml.FlowSequenceStartToken,
+    )
+)
+_CLOSING = frozenset((yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken))
+_REFUSED_TOKENS = {yaml.AnchorToken: "anchor &", yaml.AliasToken: "alias *", yaml.TagToken: "tag "}
+_SCANNER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml_with_defaults(text: str, deck_id: str, name: str) -> str:
     """Refuse anchors, aliases and tags; add 'id' and 'deck' when the file has none.
 
-    They are added at the end, so the line numbers of every message stay those of the file.
+    Anchors and aliases are refused before anything is composed, so an alias bomb costs
+    nothing. The keys are added at the end, so every message keeps the file's line numbers.
     """
     text = text.removeprefix("\ufeff")
-    keys: set[str] = set()
-    block_root = False
-    depth = 0
-    expect_key = False
+    top_keys: set[str] = set()
+    root: type | None = None
+    depth = documents = 0
+    key_next = appendable = False
     try:
-        for token in yaml.scan(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            if isinstance(token, yaml.AnchorToken | yaml.AliasToken | yaml.TagToken):
-                what = {yaml.AnchorToken: "anchor &", yaml.AliasToken: "alias *"}.get(
-                    type(token), "tag "
-                )
-                shown = token.value if isinstance(token.value, str) else "".join(token.value)
+        for token in yaml.scan(text, Loader=_SCANNER):
+            kind = type(token)  # exact classes, compared directly: this loop sees every token
+            if kind is yaml.ScalarToken:
+                if key_next:
+                    top_keys.add(token.value)
+                key_next = False
+            elif kind is yaml.KeyToken:
+                key_next = depth == 1
+            elif kind in _OPENING:
+                root = root or kind
+                depth += 1
+            elif kind in _CLOSING:
+                depth -= 1
+            elif kind in _REFUSED_TOKENS:
+                value = token.value if isinstance(token.value, str) else "".join(token.value)
                 raise UploadRefused(
                     f"line {token.start_mark.line + 1}: anchors and tags are not allowed in "
-                    f"uploaded decks (found the {what}{shown}); write the values out"
+                    f"uploaded decks (found the {_REFUSED_TOKENS[kind]}{value}); "
+                    "write the values out"
                 )
-            if isinstance(token, yaml.DocumentStartToken | yaml.DocumentEndToken):
-                block_root = False  # several documents: let the loader say what is wrong
-                depth = 99
-            if isinstance(
-                token,
-                yaml.BlockMappingStartToken
-                | yaml.BlockSequenceStartToken
-                | yaml.FlowMappingStartToken
-                | yaml.FlowSequenceStartToken,
-            ):
-                if depth == 0:
-                    block_root = isinstance(token, yaml.BlockMappingStartToken)
-                depth += 1
-            elif isinstance(
-                token, yaml.BlockEndToken | yaml.FlowMappingEndToken | yaml.FlowSequenceEndToken
-            ):
-                depth -= 1
-            elif isinstance(token, yaml.KeyToken):
-                expect_key = depth == 1
-                continue
-            elif isinstance(token, yaml.ScalarToken) and expect_key:
-                keys.add(token.value)
-            expect_key = False
+            elif kind is yaml.DocumentStartToken:
+                documents += 1
+            elif kind is yaml.DocumentEndToken:
+                documents += 2  # text after '...' would be another document
+        appendable = root is yaml.BlockMappingStartToken and documents <= 1
     except yaml.YAMLError:
-        return text  # the loader reports the syntax error, with its line
-    if not block_root:
+        pass  # the loader reports the syntax error, with its line
+    additions = {"id": deck_id, "deck": name}
+    missing = {key: value for key, value in additions.items() if key not in top_keys}
+    if not appendable or not missing:
         return text
-    additions = {}
-    if "id" not in keys:
-        additions["id"] = deck_id
-    if "deck" not in keys:
-        additions["deck"] = name
-    if not additions:
-        return text
-    added = yaml.safe_dump(additions, sort_keys=False, allow_unicode=True, width=1000)
+    added = yaml.safe_dump(missing, sort_keys=False, allow_unicode=True, width=1000)
     return f"{text.rstrip()}\n{added}"
 
 
@@ -590,7 +605,8 @@ def _anki_card(fields: str, tags: str, number: int) -> tuple[ImportedCard | None
     values = [_ANKI_MEDIA.sub(" ", value) for value in fields.split("\x1f")]
     front = values[0]
     if _CLOZE.search(front):
-        question = one_line(_CLOZE.sub(_cloze_gap, front), html_mode=True)
+        # "Complete:" makes the gapped text a command, as card checks expect of a question.
+        question = "Complete: " + one_line(_CLOZE.sub(_cloze_gap, front), html_mode=True)
         points = [
             point
             for match in _CLOZE.finditer(front)
