@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -298,50 +299,23 @@ class DeckQueries(Queries):
         )
         return int(result.scalar_one())
 
-    async def replace_deck(
-        self, deck_id: int, name: str, yaml_text: str, summary: str, card_count: int, now: datetime
-    ) -> None:
+    async def _write(self, deck_id: int, now: datetime, **values: Any) -> None:
+        """Change a deck row and stamp it with the next revision, for other replicas."""
         await self.conn.execute(
             update(user_decks)
             .where(user_decks.c.deck_id == deck_id)
-            .values(
-                name=name,
-                yaml_text=yaml_text,
-                summary=summary,
-                card_count=card_count,
-                version=user_decks.c.version + 1,
-                revision=await self._next_revision(),
-                updated_at=now,
-            )
+            .values(revision=await self._next_revision(), updated_at=now, **values)
         )
 
     async def rename_deck(self, deck_id: int, name: str, yaml_text: str, now: datetime) -> None:
-        await self.conn.execute(
-            update(user_decks)
-            .where(user_decks.c.deck_id == deck_id)
-            .values(
-                name=name,
-                yaml_text=yaml_text,
-                version=user_decks.c.version + 1,
-                revision=await self._next_revision(),
-                updated_at=now,
-            )
+        await self._write(
+            deck_id, now, name=name, yaml_text=yaml_text, version=user_decks.c.version + 1
         )
 
     async def delete_deck(self, deck_id: int, now: datetime) -> None:
         """Mark the deck deleted (the row stays as a tombstone replicas read) and forget it
         everywhere it was chosen or added; answers and FSRS states stay as history."""
-        await self.conn.execute(
-            update(user_decks)
-            .where(user_decks.c.deck_id == deck_id)
-            .values(
-                deleted=True,
-                yaml_text="",
-                share_code=None,
-                revision=await self._next_revision(),
-                updated_at=now,
-            )
-        )
+        await self._write(deck_id, now, deleted=True, yaml_text="", share_code=None)
         await self.conn.execute(delete(deck_access).where(deck_access.c.deck_id == deck_id))
         await self.conn.execute(
             delete(chat_decks).where(chat_decks.c.deck_key == user_deck_key(deck_id))

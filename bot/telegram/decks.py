@@ -8,6 +8,7 @@ deck uploaded or replaced through another replica is served in its newest versio
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, ForceReply, Message, Update
@@ -33,6 +34,8 @@ from bot.telegram.runtime import Runtime, now_of, profile_of, runtime_of, send, 
 log = logging.getLogger("bot.decks")
 
 SERVICE_KEY = "decks"
+#: What a deck panel's button does: (update, context, deck row id) -> the row or a notice.
+PanelAction = Callable[[Update, ContextTypes.DEFAULT_TYPE, int], Awaitable[Any]]
 #: Handler group of the catalogue refresh: before everything else that may look a deck up.
 REFRESH_GROUP = -4
 #: How often a replica looks for deck changes when no update arrives (jobs use decks too).
@@ -115,13 +118,22 @@ async def panel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
 
 
-async def _open(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id: int) -> Any:
-    service = _service(context)
-    row = await service.deck_of(profile_of(update), deck_id)
-    if isinstance(row, UserDeckRow):
-        reply = render_decks.panel(row, service.catalogue.get(row.key))
-        await send(context, update.effective_chat.id, reply)
-    return row
+def _showing(render_reply: Callable[[UserDeckRow, DeckService], Reply]) -> PanelAction:
+    """A panel action that looks the owner's deck up and sends what ``render_reply`` makes."""
+
+    async def action(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id: int) -> Any:
+        service = _service(context)
+        row = await service.deck_of(profile_of(update), deck_id)
+        if isinstance(row, UserDeckRow):
+            await send(context, update.effective_chat.id, render_reply(row, service))
+        return row
+
+    return action
+
+
+_open = _showing(lambda row, service: render_decks.panel(row, service.catalogue.get(row.key)))
+_replace = _showing(lambda row, _: Reply(render_decks.replace_hint(row)))
+_ask_delete = _showing(lambda row, _: render_decks.confirm_delete(row))
 
 
 async def _rename(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id: int) -> Any:
@@ -132,13 +144,6 @@ async def _rename(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id: i
             render_decks.rename_prompt(row),
             reply_markup=ForceReply(input_field_placeholder="New deck name"),
         )
-    return row
-
-
-async def _replace(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id: int) -> Any:
-    row = await _service(context).deck_of(profile_of(update), deck_id)
-    if isinstance(row, UserDeckRow):
-        await send_text(context, update.effective_chat.id, render_decks.replace_hint(row))
     return row
 
 
@@ -165,13 +170,6 @@ async def _download(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id:
     return found
 
 
-async def _ask_delete(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id: int) -> Any:
-    row = await _service(context).deck_of(profile_of(update), deck_id)
-    if isinstance(row, UserDeckRow):
-        await send(context, update.effective_chat.id, render_decks.confirm_delete(row))
-    return row
-
-
 async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, deck_id: int) -> Any:
     row = await _service(context).delete(profile_of(update), deck_id, now_of(context))
     if isinstance(row, UserDeckRow):
@@ -193,7 +191,7 @@ async def _drop_buttons(message: object) -> None:
             log.debug("could not remove buttons: %s", problem)
 
 
-PANEL_ACTIONS = {
+PANEL_ACTIONS: dict[str, PanelAction] = {
     render_decks.OPEN: _open,
     render_decks.RENAME: _rename,
     render_decks.REPLACE: _replace,
