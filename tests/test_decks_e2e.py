@@ -7,6 +7,8 @@ Files arrive as Telegram documents; the bot fetches them with getFile and downlo
 from __future__ import annotations
 
 import re
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import yaml
 from tests.decksamples import PLAIN_TEXT, apkg, csv_deck, numbered_notes, yaml_deck
 from tests.e2e import question_text, running_bot
 from tests.fakebotapi import ChatMessage, FakeBotApi, FakeUser
+from tests.test_webhook_e2e import free_port, local_url, webhook_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -225,3 +228,37 @@ def test_limits_get_clear_messages(
         fourth = upload(api, ann, yaml_deck("geo", "Geography", CARDS), "geo.yaml")
         assert (fourth.text or "").startswith("⏳ You have uploaded many decks in the last hour")
         assert "Try again in 60 minute(s)" in (fourth.text or "")
+
+
+def test_two_replicas_serve_the_newest_version_of_a_deck_uploaded_through_either(
+    api: FakeBotApi, ann: FakeUser, fresh_postgres_url: str, mini_cards: Path
+) -> None:
+    """Updates alternate between two webhook replicas on one PostgreSQL database: a deck
+    uploaded or replaced through one is played, in its newest version, through the other."""
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        for port in ports:
+            stack.enter_context(webhook_bot(api, fresh_postgres_url, mini_cards, port))
+
+        def through(replica: int) -> None:
+            api.route_webhook_to(local_url(ports[replica]))
+            time.sleep(0.3)  # longer than a replica's look at the database stays good
+
+        through(0)
+        upload(api, ann, yaml_deck("geo", "Geography", CARDS), "geo.yaml")
+        through(1)
+        summary = play_round(api, ann, 2)
+        assert "Points: 20 of 20" in (summary.text or "")
+
+        through(0)
+        spain = {
+            "id": "capital-es",
+            "question": "What is the capital of Spain?",
+            "points": ["Madrid"],
+        }
+        reply = upload(api, ann, yaml_deck("geo", "Geography", [*CARDS, spain]), "geo.yaml")
+        assert (reply.text or "").startswith("🔁 Replaced")
+        through(1)
+        api.send_text(ann, "/quiz")
+        question = api.wait_for_message(ann, contains="Question 1/1", timeout=20)
+        assert question_text(question) == "What is the capital of Spain?"

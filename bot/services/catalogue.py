@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -56,6 +57,7 @@ class DeckCatalogue:
         self.replace_bundled(bundled)
         self._user: dict[str, tuple[int, Deck]] = {}
         self.seen_revision = 0
+        self._looked_at = float("-inf")
         self._lock = asyncio.Lock()
 
     def replace_bundled(self, decks: Sequence[Deck]) -> None:
@@ -94,8 +96,15 @@ class DeckCatalogue:
         entry = self._user.get(key)
         return entry[0] if entry else None
 
-    async def refresh(self, store: Store) -> None:
-        """Load the user decks written since the last look, and forget the deleted ones."""
+    async def refresh(self, store: Store, *, max_age: float = 0.0) -> None:
+        """Load the user decks written since the last look, and forget the deleted ones.
+
+        With ``max_age`` a look taken less than that many seconds ago is good enough: a
+        person cannot act on two replicas faster, and each look is a query.
+        """
+        if max_age and time.monotonic() - self._looked_at < max_age:
+            return
+        self._looked_at = time.monotonic()
         async with store.transaction() as tx:
             revision = await DeckQueries(tx.conn).revision()
         if revision <= self.seen_revision:

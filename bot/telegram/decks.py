@@ -40,6 +40,8 @@ PanelAction = Callable[[Update, ContextTypes.DEFAULT_TYPE, int], Awaitable[Any]]
 REFRESH_GROUP = -4
 #: How often a replica looks for deck changes when no update arrives (jobs use decks too).
 REFRESH_SECONDS = 15.0
+#: An update within this many seconds of the last look at the database needs no new look.
+REFRESH_MAX_AGE = 0.25
 DECKS_COMMAND = BotCommand("decks", "Your own decks: upload, share, rename, delete")
 
 
@@ -50,12 +52,14 @@ def _service(context: ContextTypes.DEFAULT_TYPE) -> DeckService:
 async def refresh_catalogue(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     service = runtime_of(context).services.get(SERVICE_KEY)
     if service is not None:
-        await service.catalogue.refresh(service.store)
+        await service.catalogue.refresh(service.store, max_age=REFRESH_MAX_AGE)
 
 
 async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    service = runtime_of(context).services.get(SERVICE_KEY)
     try:
-        await refresh_catalogue(None, context)
+        if service is not None:
+            await service.catalogue.refresh(service.store)
     except Exception as problem:  # the next run or the next update tries again
         log.warning("Could not refresh the deck catalogue: %s", problem)
 
