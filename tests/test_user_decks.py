@@ -7,17 +7,19 @@ Two services over one database stand for two replicas: what one writes, the othe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from bot.core.cards import Deck
 from bot.core.challenge import ChallengeRequest
 from bot.core.deckquota import DeckQuota, may_add_deck, upload_wait
+from bot.core.reminders import ReminderSpec
 from bot.services.catalogue import DeckCatalogue, deck_hash
 from bot.services.decks import DeckNotice, DeckService, UploadRejected, UploadSaved
 from bot.services.group import GroupService, Player
 from bot.services.quiz import QuizService, RoundStart
+from bot.services.review import ReviewService
 from bot.storage.base import Store, UserProfile
 from bot.storage.decks import user_deck_id, user_deck_key
 from tests.decksamples import yaml_deck
@@ -198,3 +200,20 @@ async def test_the_per_user_deck_limit_counts_new_decks_not_replacements(
     assert third == DeckNotice("too_many_decks", 2)
     again = await one.decks.upload(ANN, "one.yaml", yaml_deck("one", "One", CARDS), NOW)
     assert isinstance(again, UploadSaved) and again.replaced
+
+
+async def test_the_question_of_the_day_comes_from_the_deck_the_groups_admin_picked(
+    store: Store, bundled: DeckCatalogue
+) -> None:
+    one = Replica(store, bundled)
+    reviews = ReviewService(store, one.quiz)
+    saved = await one.decks.upload(ANN, "geo.yaml", yaml_deck("geo", "Geography", CARDS), NOW)
+    assert isinstance(saved, UploadSaved)
+    deck = one.catalogue.deck(saved.deck.key)
+    await one.decks.choose_for_group(-100, ANN, deck_hash(deck), NOW)
+    await reviews.set_reminder(
+        chat_id=-100, chat_type="group", user=ANN, spec=ReminderSpec(time(10, 0)), now=NOW
+    )
+    [job] = (await reviews.claim_due_reminders(NOW + timedelta(hours=1))).jobs
+    assert job.card is not None and job.card.deck_id == saved.deck.key
+    assert job.card.question in {card["question"] for card in CARDS}
