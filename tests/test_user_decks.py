@@ -21,7 +21,7 @@ from bot.services.group import GroupService, Player
 from bot.services.quiz import QuizService, RoundStart
 from bot.services.review import ReviewService
 from bot.storage.base import Store, UserProfile
-from bot.storage.decks import user_deck_id, user_deck_key
+from bot.storage.decks import DeckQueries, user_deck_id, user_deck_key
 from tests.decksamples import yaml_deck
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -217,3 +217,17 @@ async def test_the_question_of_the_day_comes_from_the_deck_the_groups_admin_pick
     [job] = (await reviews.claim_due_reminders(NOW + timedelta(hours=1))).jobs
     assert job.card is not None and job.card.deck_id == saved.deck.key
     assert job.card.question in {card["question"] for card in CARDS}
+
+
+async def test_a_redelivered_upload_is_stored_and_counted_once(
+    store: Store, bundled: DeckCatalogue
+) -> None:
+    one = Replica(store, bundled)
+    data = yaml_deck("geo", "Geography", CARDS)
+    assert isinstance(await one.decks.upload(ANN, "geo.yaml", data, NOW, update_id=77), UploadSaved)
+    again = await one.decks.upload(ANN, "geo.yaml", data, NOW, update_id=77)
+    assert again == DeckNotice("duplicate")
+    [row] = (await one.decks.listing(ANN)).owned
+    assert row.version == 1
+    async with store.transaction() as tx:
+        assert len(await DeckQueries(tx.conn).uploads_since(ANN.user_id, NOW)) == 1

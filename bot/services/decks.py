@@ -30,7 +30,8 @@ MAX_NAME_CHARS = 100
 @dataclass(frozen=True)
 class DeckNotice:
     """Why a deck action did nothing. kinds: too_big, rate, too_many_decks, not_found,
-    bad_name, unknown_link, own_deck; ``detail`` carries a number for the message."""
+    bad_name, unknown_link, duplicate (a redelivered update: say nothing); ``detail`` carries
+    a number for the message."""
 
     kind: str
     detail: int = 0
@@ -105,19 +106,29 @@ class DeckService:
         return None
 
     async def upload(
-        self, user: UserProfile, file_name: str, data: bytes, now: datetime
+        self,
+        user: UserProfile,
+        file_name: str,
+        data: bytes,
+        now: datetime,
+        update_id: int | None = None,
     ) -> UploadSaved | UploadRejected | DeckNotice:
-        """Check the file with the importer and validator; store it only when it is sound."""
+        """Check the file with the importer and validator; store it only when it is sound.
+
+        The attempt counts towards the upload rate either way; the update is claimed in the
+        same unit of work, so a redelivered upload is neither stored nor counted twice.
+        """
         parsed: ParsedUpload = await asyncio.to_thread(
             parse_upload, file_name, data, limits=self.upload_limits
         )
+        deck, yaml_text = parsed.deck, parsed.yaml_text
         async with self.store.transaction() as tx:
-            await DeckQueries(tx.conn).record_upload(user.user_id, now)
-        if parsed.deck is None or parsed.yaml_text is None or parsed.problems:
-            return UploadRejected(file_name, parsed.problems or ("The file holds no cards.",))
-        deck = parsed.deck
-        async with self.store.transaction() as tx:
+            if not await tx.claim_update(update_id, now):
+                return DeckNotice("duplicate")
             queries = DeckQueries(tx.conn)
+            await queries.record_upload(user.user_id, now)
+            if deck is None or yaml_text is None or parsed.problems:
+                return UploadRejected(file_name, parsed.problems or ("The file holds no cards.",))
             old = await queries.deck_by_slug(user.user_id, deck.id)
             replacing = old is not None and not old.deleted
             if not replacing and not may_add_deck(
@@ -125,13 +136,7 @@ class DeckService:
             ):
                 return DeckNotice("too_many_decks", self.quota.decks_per_user)
             deck_id = await queries.add_deck(
-                user.user_id,
-                deck.id,
-                deck.name,
-                parsed.yaml_text,
-                parsed.summary,
-                len(deck.cards),
-                now,
+                user.user_id, deck.id, deck.name, yaml_text, parsed.summary, len(deck.cards), now
             )
             row = await queries.deck_row(deck_id)
             await tx.upsert_user(user, now)
@@ -215,7 +220,7 @@ class DeckService:
             if row is None:
                 return DeckNotice("not_found")
             if row.share_code is None:
-                await queries.set_share_code(deck_id, secrets.token_urlsafe(9).replace("-", "x"))
+                await queries.set_share_code(deck_id, secrets.token_urlsafe(9))
                 row = await queries.deck_row(deck_id)
         assert row is not None
         return row

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, ForceReply, Message, Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatAction, ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -76,6 +76,7 @@ async def document_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if refused is not None:
         await send_text(context, chat_id, render_decks.notice(refused))
         return
+    await context.bot.send_chat_action(chat_id, ChatAction.TYPING)  # big files take a moment
     try:
         telegram_file = await context.bot.get_file(document.file_id)
         data = bytes(await telegram_file.download_as_bytearray())
@@ -83,7 +84,7 @@ async def document_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         log.info("Could not download an uploaded deck: %s", problem)
         await send_text(context, chat_id, render_decks.DOWNLOAD_FAILED)
         return
-    result = await service.upload(user, document.file_name or "deck", data, now)
+    result = await service.upload(user, document.file_name or "deck", data, now, update.update_id)
     if isinstance(result, DeckNotice):
         await send_text(context, chat_id, render_decks.notice(result))
     elif isinstance(result, UploadRejected):

@@ -62,7 +62,7 @@ NOTICES = {
     "not_found": "That deck is not there any more. Send /decks to see yours.",
     "bad_name": "A deck name needs 1 to {n} characters. Try again: reply with the new name.",
     "unknown_link": "That deck link does not work: the owner revoked it or deleted the deck.",
-    "own_deck": "That is your own deck; it is already in /decks.",
+    "duplicate": "",
 }
 
 
