@@ -22,6 +22,7 @@ from bot.services.quiz import QuizService, RoundStart
 from bot.services.review import ReviewService
 from bot.storage.base import Store, UserProfile
 from bot.storage.decks import DeckQueries, user_deck_id, user_deck_key
+from bot.storage.review import ReviewRepo
 from tests.decksamples import yaml_deck
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -231,3 +232,30 @@ async def test_a_redelivered_upload_is_stored_and_counted_once(
     assert row.version == 1
     async with store.transaction() as tx:
         assert len(await DeckQueries(tx.conn).uploads_since(ANN.user_id, NOW)) == 1
+
+
+async def test_a_replacement_keeps_the_review_state_of_cards_that_stay_and_drops_the_rest(
+    store: Store, bundled: DeckCatalogue
+) -> None:
+    one = Replica(store, bundled)
+    saved = await one.decks.upload(ANN, "geo.yaml", yaml_deck("geo", "Geography", CARDS), NOW)
+    assert isinstance(saved, UploadSaved)
+    started = await one.quiz.start_round(ANN, ANN.user_id, 2, NOW)
+    assert isinstance(started, RoundStart)
+    for step in range(2):
+        current = await one.quiz.current_question(ANN, ANN.user_id)
+        assert current is not None
+        answer = "Paris" if "France" in current.card.question else "Rome"
+        await one.quiz.answer(ANN, ANN.user_id, answer, NOW + timedelta(seconds=10 * step + 5))
+        await one.quiz.next_question(ANN, ANN.user_id, current.round_id, current.position, NOW)
+    key = saved.deck.key
+    async with store.transaction() as tx:
+        before = await ReviewRepo(tx).card_states(ANN.user_id, key)
+    assert set(before) == {"fr", "it"}
+
+    await one.decks.upload(ANN, "geo.yaml", yaml_deck("geo", "Geography", CARDS[:1]), NOW)
+    async with store.transaction() as tx:
+        after = await ReviewRepo(tx).card_states(ANN.user_id, key)
+        history = await tx.card_history(ANN.user_id, key)
+    assert after == {"fr": before["fr"]}  # France's schedule is untouched
+    assert set(history) == {"fr", "it"}  # and every answer stays in the history

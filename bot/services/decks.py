@@ -138,6 +138,8 @@ class DeckService:
             deck_id = await queries.add_deck(
                 user.user_id, deck.id, deck.name, yaml_text, parsed.summary, len(deck.cards), now
             )
+            if replacing:
+                await queries.forget_removed_cards(user_deck_key(deck_id), deck.by_id)
             row = await queries.deck_row(deck_id)
             await tx.upsert_user(user, now)
             await tx.set_user_deck(user.user_id, user_deck_key(deck_id))

@@ -13,6 +13,7 @@ the rows stamped above N and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 
+from bot.storage.review import card_states
 from bot.storage.schema import Queries, UTCDateTime, metadata, row_as
 
 #: The prefix of a user deck's key in the catalogue; deck files cannot use a colon in an id.
@@ -319,6 +321,15 @@ class DeckQueries(Queries):
         await self.conn.execute(delete(deck_access).where(deck_access.c.deck_id == deck_id))
         await self.conn.execute(
             delete(chat_decks).where(chat_decks.c.deck_key == user_deck_key(deck_id))
+        )
+
+    async def forget_removed_cards(self, key: str, kept_card_ids: Collection[str]) -> None:
+        """After a replacement: the FSRS states of cards no longer in the deck go (so /due and
+        reminders count only real cards); answers stay as history."""
+        await self.conn.execute(
+            delete(card_states).where(
+                card_states.c.deck_id == key, card_states.c.card_id.not_in(list(kept_card_ids))
+            )
         )
 
     async def set_share_code(self, deck_id: int, code: str | None) -> None:
