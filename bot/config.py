@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.core.challenge import ChallengeLimits
+from bot.core.deckquota import DeckQuota
 from bot.decks.loader import BUNDLED_CARDS, CARDS_SETTING
 from bot.decks.loader import parse_cards_setting as parse_paths
 
@@ -57,6 +58,23 @@ class ReviewOptions:
         return cls(fuzzing=fuzz in {"1", "true", "on", "yes"}, clock_offset_seconds=offset)
 
 
+def deck_quota_from_env(env: Mapping[str, str]) -> DeckQuota:
+    """Per-user limits on decks uploaded in the chat; each a positive whole number."""
+    defaults = DeckQuota()
+    values: dict[str, int] = {}
+    for name, field_name in (
+        ("QUIZBOT_MAX_DECKS_PER_USER", "decks_per_user"),
+        ("QUIZBOT_UPLOADS_PER_HOUR", "uploads_per_hour"),
+        ("QUIZBOT_MAX_UPLOAD_BYTES", "max_file_bytes"),
+        ("QUIZBOT_MAX_DECK_CARDS", "max_cards"),
+    ):
+        text = (env.get(name) or str(getattr(defaults, field_name))).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigError(f"{name} must be a positive whole number, not {text!r}.")
+        values[field_name] = int(text)
+    return DeckQuota(**values)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot needs to start, and nothing read from anywhere else."""
@@ -73,6 +91,7 @@ class Settings:
     port: int = 8080
     challenges: ChallengeLimits = field(default_factory=ChallengeLimits)
     reviews: ReviewOptions = field(default_factory=ReviewOptions)
+    decks: DeckQuota = field(default_factory=DeckQuota)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +118,7 @@ class Settings:
             admins=frozenset(admins),
             challenges=ChallengeLimits.from_env(env),
             reviews=ReviewOptions.from_env(env),
+            decks=deck_quota_from_env(env),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:

@@ -86,3 +86,35 @@ def test_the_deck_and_practice_paths_have_defaults_and_follow_the_environment(
     ]
     assert practice_db_path({}) == Path.home() / ".quizbot" / "practice.db"
     assert practice_db_path({"QUIZBOT_PRACTICE_DB": str(tmp_path / "p.db")}) == tmp_path / "p.db"
+
+
+def test_the_limits_on_users_decks_have_defaults_and_follow_the_environment() -> None:
+    from bot.core.deckquota import DeckQuota
+
+    assert Settings.from_env({}).decks == DeckQuota(
+        decks_per_user=20, uploads_per_hour=10, max_file_bytes=2 * 1024 * 1024, max_cards=5000
+    )
+    settings = Settings.from_env(
+        {
+            "QUIZBOT_MAX_DECKS_PER_USER": "3",
+            "QUIZBOT_UPLOADS_PER_HOUR": "4",
+            "QUIZBOT_MAX_UPLOAD_BYTES": "1000",
+            "QUIZBOT_MAX_DECK_CARDS": "50",
+        }
+    )
+    assert settings.decks == DeckQuota(3, 4, 1000, 50)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "QUIZBOT_MAX_DECKS_PER_USER",
+        "QUIZBOT_UPLOADS_PER_HOUR",
+        "QUIZBOT_MAX_UPLOAD_BYTES",
+        "QUIZBOT_MAX_DECK_CARDS",
+    ],
+)
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_a_deck_limit_that_is_no_positive_number_is_a_config_error(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} must be a positive whole number"):
+        Settings.from_env({name: value})

@@ -576,6 +576,44 @@ async def test_send_photo_multipart_upload_keeps_the_png_bytes(
     assert api.calls("sendPhoto")[0].files["photo"][1] == png
 
 
+async def test_a_document_a_user_sends_arrives_with_its_file_which_get_file_downloads(
+    api: FakeBotApi, bot: telegram.Bot
+) -> None:
+    user = api.add_user()
+    data = b"question,answer\nWhat is 2+2?,four\n"
+    api.send_document(user, data, "maths.csv")
+
+    (update,) = await bot.get_updates(timeout=0)
+    document = update.message.document
+    assert (document.file_name, document.mime_type, document.file_size) == (
+        "maths.csv",
+        "text/csv",
+        len(data),
+    )
+    telegram_file = await bot.get_file(document.file_id)
+    assert telegram_file.file_unique_id == document.file_unique_id
+    assert telegram_file.file_size == len(data)
+    call = api.calls("getFile")[0]
+    assert call.params["file_id"] == document.file_id
+    assert call.response is not None
+    file_path = call.response["result"]["file_path"]  # relative, as Telegram sends it
+    assert file_path.startswith("documents/") and file_path.endswith(".csv")
+    # PTB joins it to base_file_url + token: the /file/bot<token>/<file_path> URL.
+    assert telegram_file.file_path == f"{api.base_file_url}{api.token}/{file_path}"
+    assert bytes(await telegram_file.download_as_bytearray()) == data
+
+
+async def test_get_file_refuses_files_over_20_mb_like_telegram(
+    api: FakeBotApi, bot: telegram.Bot
+) -> None:
+    user = api.add_user()
+    api.send_document(user, bytes(20 * 1024 * 1024 + 1), "huge.apkg")
+    (update,) = await bot.get_updates(timeout=0)
+
+    with pytest.raises(telegram.error.BadRequest, match="File is too big"):
+        await bot.get_file(update.message.document.file_id)
+
+
 async def test_a_photo_that_is_not_an_image_is_rejected(api: FakeBotApi, bot: telegram.Bot) -> None:
     user = api.add_user()
 

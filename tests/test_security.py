@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,48 @@ def test_a_hostile_deck_name_typed_in_challenge_is_shown_as_text(text: str) -> N
         parsed = parse_html(html)  # raises on anything Telegram would refuse
         assert text[:50] in parsed.text
         assert not parsed.entities or all(entity["type"] == "bold" for entity in parsed.entities)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_hostile_user_deck_is_shown_as_text_in_every_deck_message(text: str) -> None:
+    from bot.core.cards import Deck
+    from bot.services.decks import DeckListing, OwnerOverrides, UploadRejected, UploadSaved
+    from bot.storage.base import AnswerRow
+    from bot.storage.decks import UserDeckRow
+    from bot.telegram import render_decks
+
+    row = UserDeckRow(7, 1, "geo", text, 2, text, 3, "code", False, 5)
+    deck = Deck(id=row.key, name=text, cards=[])
+    answer = AnswerRow(
+        1,
+        1,
+        0,
+        2,
+        2,
+        row.key,
+        text,
+        text,
+        "answered",
+        "wrong",
+        0.0,
+        0,
+        0,
+        [],
+        True,
+        datetime.now(UTC),
+    )
+    for html in (
+        render_decks.saved(UploadSaved(row, text, replaced=True, kept=1, removed=1)).html,
+        render_decks.rejected(UploadRejected(text, (text, f"line 3: {text}"))),
+        render_decks.listing(DeckListing([deck], [row], [row], row.key), {row.key: deck}).html,
+        render_decks.panel(row, deck).html,
+        render_decks.rename_prompt(row),
+        render_decks.share_link(row, "QuizBot").html,
+        render_decks.added(row, deck).html,
+        render_decks.overrides([OwnerOverrides(text, [answer])]),
+        render_decks.group_choice(deck, [deck]).html,
+        render_decks.group_chosen(deck, text),
+    ):
+        parsed = parse_html(html)  # raises on anything Telegram would refuse
+        assert text[:40] in parsed.text
+        assert not any(entity["type"] == "text_link" for entity in parsed.entities)

@@ -25,7 +25,9 @@ from bot.core import challenge as rules
 from bot.core.cards import Card, Deck, Point
 from bot.core.challenge import AnswerPoints, ChallengeRequest, Period, Standing
 from bot.core.grading import grade, prepare_deck
+from bot.services.catalogue import DeckCatalogue
 from bot.storage.base import Store
+from bot.storage.decks import DeckQueries
 from bot.storage.group import (
     CLOSED,
     OPEN,
@@ -270,6 +272,9 @@ class GroupService:
     break_seconds: float = 0.0
     lease_seconds: float = rules.DEFAULT_POSTING_LEASE_SECONDS
 
+    #: Users' decks as well as the bundled ones (shared with the quiz service).
+    catalogue: DeckCatalogue | None = None
+
     def __post_init__(self) -> None:
         if not self.decks:
             raise ValueError("at least one deck is needed")
@@ -277,11 +282,13 @@ class GroupService:
         for deck in self.decks:
             if not all(card.cache for card in deck.cards):
                 prepare_deck(deck)
-        self._decks_by_id = {deck.id: deck for deck in self.decks}
+        if self.catalogue is None:
+            self.catalogue = DeckCatalogue(self.decks)
 
     def deck(self, deck_id: str | None = None) -> Deck:
         """The deck with this id, or the first deck (the one challenges use by default)."""
-        return self._decks_by_id.get(deck_id or "", self.decks[0])
+        assert self.catalogue is not None
+        return self.catalogue.deck(deck_id)
 
     def decks_named(self, name: str) -> list[Deck]:
         """The decks a player may mean in /challenge: the one whose id or name it is, else
@@ -422,11 +429,14 @@ class GroupService:
     ) -> ChallengeStarted | GroupNotice:
         """Create a running challenge (one per chat); ``advance`` then asks question 1.
 
-        Without ``deck_id`` the challenge uses the deck the starter chose for themselves.
+        Without ``deck_id`` the challenge uses the deck a chat admin picked for the group,
+        else the deck the starter chose for themselves.
         """
         async with self.store.transaction() as tx:
             if not await tx.claim_update(update_id, now):
                 return GroupNotice("duplicate")
+            if deck_id is None:
+                deck_id = await DeckQueries(tx.conn).chat_deck(chat_id)
             if deck_id is None:
                 starter = await tx.get_user(player.user_id)
                 deck_id = starter.deck_id if starter is not None else None

@@ -7,7 +7,6 @@ Telegram ``update_id`` (None outside Telegram) so that a redelivered update neve
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,8 +17,10 @@ from bot.core import quiz
 from bot.core.cards import Card, Deck, Point
 from bot.core.grading import grade, prepare_deck
 from bot.core.scheduling import Rating
+from bot.services.catalogue import DeckCatalogue, deck_hash
 from bot.services.review import SpacedRepetition
 from bot.storage.base import AnswerRow, RoundRow, Store, Tx, UserProfile
+from bot.storage.decks import DeckQueries, user_deck_id
 
 #: The longest answer we store and grade; Telegram's own message limit.
 MAX_ANSWER_CHARS = 4096
@@ -102,9 +103,8 @@ class RoundStart:
     replaced: SummaryView | None = None
 
 
-def deck_key(deck: Deck) -> str:
-    """A short, stable token for a deck that fits in Telegram's 64-byte callback data."""
-    return hashlib.sha1(deck.id.encode()).hexdigest()[:10]
+#: A short, stable token for a deck that fits in Telegram's 64-byte callback data.
+deck_key = deck_hash
 
 
 @dataclass
@@ -117,7 +117,12 @@ class QuizService:
     #: FSRS scheduling: chooses each round's cards and reviews every answered card.
     spaced: SpacedRepetition = field(default_factory=SpacedRepetition)
 
+    #: The bundled decks and users' decks; built from ``decks`` when not given.
+    catalogue: DeckCatalogue | None = None
+
     def __post_init__(self) -> None:
+        if self.catalogue is None:
+            self.catalogue = DeckCatalogue(self.decks)
         self.replace_decks(self.decks)
 
     def replace_decks(self, decks: Sequence[Deck]) -> None:
@@ -127,14 +132,17 @@ class QuizService:
         for deck in decks:
             prepare_deck(deck)
         self.decks = list(decks)
-        self._decks_by_id = {deck.id: deck for deck in self.decks}
+        assert self.catalogue is not None
+        self.catalogue.replace_bundled(self.decks)
 
     def deck(self, deck_id: str | None) -> Deck:
         """The deck with this id, or the first deck when it is unknown (e.g. removed)."""
-        return self._decks_by_id.get(deck_id or "", self.decks[0])
+        assert self.catalogue is not None
+        return self.catalogue.deck(deck_id)
 
     def deck_by_key(self, key: str) -> Deck | None:
-        return next((deck for deck in self.decks if deck_key(deck) == key), None)
+        assert self.catalogue is not None
+        return self.catalogue.by_hash(key)
 
     # --- views -----------------------------------------------------------------------------
 
@@ -219,6 +227,11 @@ class QuizService:
         if deck is None:
             return Notice("unknown_deck")
         async with self.store.transaction() as tx:
+            number = user_deck_id(deck.id)  # a user's deck: only for its owner and those added
+            if number is not None and not await DeckQueries(tx.conn).has_access(
+                user.user_id, number
+            ):
+                return Notice("unknown_deck")
             await tx.upsert_user(user, now)
             await tx.set_user_deck(user.user_id, deck.id)
         return deck

@@ -51,6 +51,7 @@ from bot.core.scheduling import (
     tag_mastery,
 )
 from bot.storage.base import Store, Tx, UserProfile
+from bot.storage.decks import DeckQueries
 from bot.storage.group import ChallengeRepo
 from bot.storage.review import CLAIMED, ReminderRow, ReviewRepo
 
@@ -632,7 +633,7 @@ class ReviewService:
         previous = await repo.open_daily_question(chat_id)
         if previous is not None and await repo.close_daily_question(previous.question_id, now):
             closed = await self._closed_view(repo, previous.question_id)
-        deck = self.quiz.deck(None)
+        deck = self.quiz.deck(await DeckQueries(repo.conn).chat_deck(chat_id))  # an admin's pick
         asked = await repo.asked_cards(chat_id)
         never = [card for card in deck.cards if card.id not in asked]
         if never:

@@ -87,7 +87,7 @@ def _streak_days_to_local_days(conn: Connection) -> None:
 
 
 #: Modules that define more tables on ``metadata``; imported before the schema is checked.
-TABLE_MODULES = ("bot.storage.group", "bot.storage.review")
+TABLE_MODULES = ("bot.storage.group", "bot.storage.review", "bot.storage.decks")
 
 
 def load_table_modules() -> None:
@@ -109,6 +109,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
         _add_columns("challenges", "posting_step", "posting_by", "posting_until", "paused_until"),
     ),
     (7, "streak days in the user's time zone", _streak_days_to_local_days),
+    (9, "user decks", _create_missing_tables),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -49,6 +49,7 @@ from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService, S
 from bot.storage.base import Store
 from bot.telegram import render
 from bot.telegram.admin import ADMIN_COMMANDS, register_admin_handlers
+from bot.telegram.decks import register_deck_handlers
 from bot.telegram.group import register_group_handlers
 from bot.telegram.ordering import PerChatUpdateProcessor, concurrency_for
 from bot.telegram.pump import CLAIM_PRUNE_INTERVAL, DATABASE_ERRORS, UpdatePump, is_database_error
@@ -532,6 +533,7 @@ def build_application(
     ]:
         application.add_handler(CommandHandler(name, callback, filters=command_filter))
     # Feature modules add their handlers before the private catch-alls below.
+    register_deck_handlers(application, runtime)  # before admin: owners' /overrides
     register_admin_handlers(application, runtime)
     register_group_handlers(application, runtime)
     register_review_handlers(application, runtime)

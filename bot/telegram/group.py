@@ -842,6 +842,7 @@ async def start_group_service(application: Application, runtime: Runtime) -> Non
     service = GroupService(
         runtime.store,
         runtime.decks,
+        catalogue=runtime.service.catalogue if runtime.service is not None else None,
         break_seconds=limits.break_seconds,
         lease_seconds=limits.posting_lease_seconds,
     )

@@ -93,6 +93,7 @@ HELP = (
     "/stop — end the round and see the summary\n"
     "/score — your points, accuracy and daily streak\n"
     "/deck — see the decks and choose one\n"
+    "/decks — your own decks: send me a file (YAML, CSV, TSV, TXT, .apkg) to add one\n"
     "/due — cards due now, today and this week\n"
     "/stats — your progress chart, mastery per tag, weakest cards\n"
     "/remind HH:MM [mon-fri] — a daily reminder (/remind off to stop)\n"

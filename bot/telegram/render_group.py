@@ -254,7 +254,8 @@ def group_standings(standings: Sequence[GroupStanding]) -> str:
 GROUP_HELP = (
     "<b>Group challenges</b>\n"
     "/challenge [N] [seconds] [deck] — a live round of N questions (default 10, 30 s each) "
-    "from your deck or the one named\n"
+    "from the one named, the group's deck, or your own\n"
+    "/deck — the group's deck (a chat admin picks it)\n"
     "/a &lt;answer&gt; — answer the open question (or reply to the question message)\n"
     "/stop — end the challenge (whoever started it, or an admin)\n"
     "/leaderboard — this chat's standings: all time, this week, today\n"

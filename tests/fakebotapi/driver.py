@@ -30,6 +30,7 @@ from .server import (
     _CallbackQuery,
     _Chat,
     _Fault,
+    _guess_mime_type,
     _Message,
     _now,
     _QueuedUpdate,
@@ -377,26 +378,63 @@ class FakeBotApi(BotApiState):
     ) -> int | None:
         """A user sends a photo (a real PNG the bot can download with getFile)."""
         with self._cond:
-            sender, state = self._sender_and_chat(user, chat)
-            target = self._reply_target_of(state, reply_to)
             data = make_png(width, height)
-            content: dict[str, Any] = {"photo": self._photo_sizes(data, width, height, None)}
-            entities = _text_entities(caption) if caption else []
-            if caption:
-                content["caption"] = caption
-                if entities:
-                    content["caption_entities"] = entities
-            _, update_id = self._user_message(
-                sender,
-                state,
-                content,
-                kind="photo",
-                text=caption,
-                entities=entities,
-                reply_to=None if target is None else target.message_id,
-                deliver=self._reaches_bot(state, caption or "", target),
-            )
-            return update_id
+            content = {"photo": self._photo_sizes(data, width, height, None)}
+            return self._captioned_message(user, chat, reply_to, content, "photo", caption)
+
+    def _captioned_message(
+        self,
+        user: UserRef,
+        chat: ChatRef | None,
+        reply_to: MessageRef | None,
+        content: dict[str, Any],
+        kind: str,
+        caption: str | None,
+    ) -> int | None:
+        """A user's media message, with its caption's entities as Telegram adds them."""
+        sender, state = self._sender_and_chat(user, chat)
+        target = self._reply_target_of(state, reply_to)
+        entities = _text_entities(caption) if caption else []
+        if caption:
+            content["caption"] = caption
+            if entities:
+                content["caption_entities"] = entities
+        _, update_id = self._user_message(
+            sender,
+            state,
+            content,
+            kind=kind,
+            text=caption,
+            entities=entities,
+            reply_to=None if target is None else target.message_id,
+            deliver=self._reaches_bot(state, caption or "", target),
+        )
+        return update_id
+
+    def send_document(
+        self,
+        user: UserRef,
+        data: bytes,
+        file_name: str,
+        *,
+        chat: ChatRef | None = None,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        reply_to: MessageRef | None = None,
+    ) -> int | None:
+        """A user sends a file: a ``document`` message whose file the bot can fetch with getFile
+        and download from ``/file/bot<token>/<file_path>``, as from Telegram."""
+        with self._cond:
+            stored = self._store_file(data, "documents", file_name)
+            document = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_name": file_name,
+                "mime_type": mime_type or _guess_mime_type(file_name, data),
+                "file_size": len(data),
+            }
+            content: dict[str, Any] = {"document": document}
+            return self._captioned_message(user, chat, reply_to, content, "document", caption)
 
     def send_voice(
         self,

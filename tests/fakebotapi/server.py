@@ -81,6 +81,8 @@ _BAD_GATEWAY_HTML = (
     "</body>\r\n</html>\r\n"
 )
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: getFile serves files up to 20 MB; bigger ones get "file is too big", as from Telegram.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
 class ApiError(Exception):
@@ -1117,6 +1119,8 @@ class BotApiState:
         stored = self._files.get(file_id or "")
         if stored is None:
             raise bad_request("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -1681,6 +1685,10 @@ def _guess_mime_type(file_name: str | None, data: bytes) -> str:
     return {
         "txt": "text/plain",
         "csv": "text/csv",
+        "tsv": "text/tab-separated-values",
+        "yaml": "application/x-yaml",
+        "yml": "application/x-yaml",
+        "zip": "application/zip",
         "json": "application/json",
         "jpg": "image/jpeg",
         "jpeg": "image/jpeg",
