@@ -168,3 +168,33 @@ def test_the_old_public_names_still_import() -> None:
 
     assert callable(load_deck)
     assert callable(grade)
+
+
+#: A handler parses the update, calls a service and renders the reply; more than this many
+#: lines means it is doing a service's or a renderer's work.
+HANDLER_MAX_LINES = 30
+
+
+def handlers_of(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Functions that take a PTB ``update`` and ``context``: the handlers and their close kin."""
+    return [
+        node
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and {"update", "context"} <= {arg.arg for arg in node.args.args}
+    ]
+
+
+@pytest.mark.parametrize("module", sorted(name for name in MODULES if layer_of(name) == "telegram"))
+def test_telegram_handlers_stay_short(module: str) -> None:
+    long = [
+        f"{node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for node in handlers_of(MODULES[module])
+        if node.end_lineno is not None and node.end_lineno - node.lineno + 1 > HANDLER_MAX_LINES
+    ]
+    assert long == []
+
+
+def test_the_handler_finder_sees_the_handlers() -> None:
+    names = {node.name for node in handlers_of(MODULES["bot.telegram.group"])}
+    assert "challenge_command" in names

@@ -63,6 +63,7 @@ from bot.core.cards import Deck
 from bot.core.challenge import (
     COUNTDOWN_EDIT_SECONDS,
     ChallengeLimits,
+    ChallengeRequest,
     Period,
     parse_challenge_args,
     parse_period,
@@ -621,16 +622,23 @@ def _named_deck(driver: ChallengeDriver, name: str | None) -> tuple[Deck | None,
     return None, render_group.unknown_deck(name, [deck.name for deck in driver.service.decks])
 
 
+def _challenge_request(
+    driver: ChallengeDriver, args: list[str]
+) -> tuple[ChallengeRequest | None, Deck | None, str]:
+    """What ``/challenge`` asks for and the deck it names, or the HTML saying what is wrong."""
+    try:
+        request = parse_challenge_args(args, driver.limits)
+    except ValueError as problem:
+        return None, None, esc(str(problem))
+    deck, problem_html = _named_deck(driver, request.deck)
+    return (None if problem_html else request), deck, problem_html
+
+
 async def challenge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     driver = _driver(context)
     chat = update.effective_chat
-    try:
-        request = parse_challenge_args(context.args or [], driver.limits)
-    except ValueError as problem:
-        await _reply(context, update, esc(str(problem)))
-        return
-    deck, problem_html = _named_deck(driver, request.deck)
-    if problem_html:
+    request, deck, problem_html = _challenge_request(driver, context.args or [])
+    if request is None:
         await _reply(context, update, problem_html)
         return
     result = await driver.service.start_challenge(
