@@ -34,6 +34,7 @@ from typing import Literal
 
 from rapidfuzz.distance import OSA
 
+from bot.core.alignment import answer_keys, outshone
 from bot.core.cards import Card, Point
 from bot.core.keyterms import (
     EAGER_PREPARE_MAX_CARDS,
@@ -78,6 +79,7 @@ from bot.core.textnorm import (
     Token,
     comparative,
     mark_negations,
+    opposed,
     phrasal_groups,
     squeeze,
     synonym_groups,
@@ -226,7 +228,7 @@ def _close(word: str, form: str, prefix: bool = True) -> bool:
     if OSA.distance(word, form, score_cutoff=allowed) > allowed:
         return False
     longer, shorter = (word, form) if len(word) > len(form) else (form, word)
-    return not _negates(longer, shorter)
+    return not _negates(longer, shorter) and not opposed(word, form)  # "increase"/"decrease"
 
 
 def _fuzzy_hits(
@@ -616,6 +618,11 @@ def _grade_point(
             elif seen.fresh if is_question else True:
                 contradicted = True  # said only the other way round: "the data, not the model"
         share = covered / term_set.total if term_set.total else 0.0
+        # A word that only qualifies another ("lower" in "lower throughput") earns nothing
+        # without the word it qualifies: "lower accuracy" is not "lower throughput".
+        headless = bool(term_set.modifiers) and not any(
+            entry[1] in term_set.heads for entry in found
+        )
         # A one-word answer earns a wording of several words only when that word carries most
         # of its weight: "second" alone is not "requests per second", but "cleaning" is "clean
         # data". In a sentence, one word may do ("samples ... per unit of time").
@@ -629,6 +636,7 @@ def _grade_point(
             and own_found
             and (term_set.has_own or not missed_shared)
             and not denied
+            and not (headless and term_set.heads)
         )
         if (credited, share) > (best[0], best[1]):
             found.sort(key=lambda entry: -entry[0])
@@ -1007,8 +1015,9 @@ def grade(card: Card, answer: str) -> Grade:
         barred = barred or {}
         for point_index, positions in crossed.items():
             barred.setdefault(point_index, set()).update(positions)
-    points = tuple(
-        _grade_point(
+
+    def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
+        return _grade_point(
             i,
             point,
             prepared,
@@ -1020,7 +1029,65 @@ def grade(card: Card, answer: str) -> Grade:
             reply,
             bare_word,
         )
+
+    points = [
+        grade_point(i, point, plan)
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True))
-    )
+    ]
+    if prepared.rivals is not None:
+        for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True)):
+            if not points[i].matched or plan.polarity is not None:
+                continue
+            taken = _taken_by_rivals(prepared, tokens, hits, i, points[i].similarity)
+            if taken:
+                barred = barred or {}
+                barred.setdefault(i, set()).update(taken)
+                points[i] = grade_point(i, point, plan)
     score, verdict = verdict_for(card, [point.matched for point in points])
-    return Grade(card.id, answer, score, verdict, points)
+    return Grade(card.id, answer, score, verdict, tuple(points))
+
+
+def _taken_by_rivals(
+    prepared: PreparedCard,
+    tokens: Sequence[Token],
+    hits: dict[int, list[_Hit]],
+    point: int,
+    share: float,
+) -> set[int]:
+    """Positions of the answer's statements that state another card's point better than this
+    one (see ``bot.core.alignment``): the point earns nothing there."""
+    rivals = prepared.rivals
+    idf = prepared.idf or {}
+    unseen = idf.get("", 1.0)
+
+    def weigh(token: Token) -> float:
+        return max(idf.get(key, unseen) for key in answer_keys(token))
+
+    own = {
+        position
+        for term_id in prepared.contrast.point_terms[point]
+        for hit in hits.get(term_id, ())
+        for position in range(hit.first, hit.last + 1)
+    }
+    card_words = {  # words of any point of the card: an answer lists its sibling points too
+        position
+        for term_hits in hits.values()
+        for hit in term_hits
+        for position in range(hit.first, hit.last + 1)
+    }
+    taken: set[int] = set()
+    for clause in sorted({tokens[position].clause for position in own}):
+        statement = [i for i, token in enumerate(tokens) if token.clause == clause]
+        if outshone(
+            rivals,
+            prepared.card_number,
+            point,
+            tokens,
+            statement,
+            card_words.intersection(statement),
+            share,
+            prepared.question.keys,
+            weigh,
+        ):
+            taken.update(statement)
+    return taken

@@ -13,14 +13,18 @@ builds it on first use).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from bot.core.alignment import Rivals, Wording, answer_keys, build_rivals, make_wording
 from bot.core.cards import Card, Deck, Point
 from bot.core.lexicon import (
+    ADJECTIVES,
     CONJUNCTIONS,
+    NOUNS,
 )
 from bot.core.textnorm import (
     Token,
@@ -95,6 +99,8 @@ class _TermSet:
     own: tuple[bool, ...]  # the point's own terms: not the question's, a sibling's, optional
     has_own: bool  # any of them
     entries: tuple[tuple[int, float, bool, bool], ...] = ()  # (term, weight, question, own)
+    modifiers: frozenset[int] = frozenset()  # terms that only qualify another ("lower")
+    heads: frozenset[int] = frozenset()  # terms such a word qualifies, not the question's
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,9 @@ class PreparedCard:
     question: Question
     deck_terms: frozenset[str]  # distinctive keys of the whole deck (shared, not copied)
     contrast: _Contrast
+    rivals: Rivals | None = None  # every point of the deck, to tell near misses (alignment)
+    card_number: int = -1  # this card's number in ``rivals``
+    idf: dict[str, float] | None = None  # the deck's word weights, for aligning statements
     fuzzy_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
     head_cache: dict[str, bool] = field(default_factory=dict)
     word_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
@@ -197,6 +206,8 @@ class _Registry(dict[tuple, int]):
     def __init__(self) -> None:
         super().__init__()
         self.phrases: dict[str, tuple[list[int], list[int]]] = {}
+        self.modifiers: set[int] = set()  # terms said right before a word they modify
+        self.heads: set[int] = set()  # terms said as the word modified, or alone
 
 
 def word_keys(token: Token) -> tuple[str, ...]:
@@ -287,7 +298,10 @@ def _new_phrase_terms(
             number += 1
         statement_of[id(token)] = number
     ids: list[int] = []
-    for group in _groups(tokens):
+    groups = _groups(tokens)
+    after = [*groups[1:], []]
+    following = {id(group[0]): later for group, later in zip(groups, after, strict=True)}
+    for group in groups:
         alternatives: list[list[Token]] = [[]]
         for token in group:
             if token.link == "/" and alternatives[-1]:
@@ -316,10 +330,39 @@ def _new_phrase_terms(
                 )
             )
         term_id = registry[signature]
+        (registry.modifiers if _modifies(group, following[id(group[0])]) else registry.heads).add(
+            term_id
+        )
         if term_id not in ids:
             ids.append(term_id)
             statements.append(statement_of[id(group[0])])
     return ids
+
+
+def _modifies(group: Sequence[Token], following: Sequence[Token]) -> bool:
+    """True for an adjective right before the noun it qualifies ("lower throughput",
+    "sequential dependencies"): it says nothing without that noun. A word WordNet knows as an
+    adjective and never as a noun, before a content word of its clause that is neither an
+    adjective nor an adverb."""
+    if not following or following[0].stop or following[0].clause != group[-1].clause:
+        return False
+    word, noun = group[-1], following[0]
+    if word.stop or not _adjective(word.text):
+        return False
+    return not _adjective(noun.text) and not noun.text.endswith("ly")
+
+
+def _adjective(word: str) -> bool:
+    """An adjective that is no common noun, or the comparative of one ("lower", "bigger")."""
+    if word in ADJECTIVES and word not in NOUNS:
+        return True
+    for ending in ("er", "est"):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            base = word[: -len(ending)]
+            for guess in (base, base[:-1], base + "e", base[:-1] + "y"):  # bigg-er, easi-er
+                if guess in ADJECTIVES:
+                    return True
+    return False
 
 
 def _polarity(point: Point) -> str | None:
@@ -524,6 +567,7 @@ def _finish(
             weight *= SHARED_WEIGHT
         return weight
 
+    modifiers = frozenset(draft.registry.modifiers - draft.registry.heads)
     points: list[PreparedPoint] = []
     for point_index, (sets, polarity) in enumerate(zip(draft.sets, draft.polarities, strict=True)):
         prepared_sets: list[_TermSet] = []
@@ -550,6 +594,12 @@ def _finish(
                     own,
                     any(own),
                     tuple(zip(ids, weights, questions, own, strict=True)),
+                    frozenset(ids) & modifiers,
+                    frozenset(
+                        i
+                        for i, question in zip(ids, questions, strict=True)
+                        if i not in modifiers and not question and not terms[i].optional
+                    ),
                 )
             )
         points.append(PreparedPoint(polarity, tuple(prepared_sets)))
@@ -678,8 +728,34 @@ def prepare_cards(cards: Iterable[Card]) -> None:
     deck_terms = frozenset(
         key for key, count in document_frequency.items() if count <= DUMP_TERM_SHARE * total
     )
-    for draft in drafts:
-        draft.card.cache[_PREPARED_KEY] = _finish(draft, idf, deck_terms)
+    unseen = 1.0 + math.log(total + 1)
+    rivals = build_rivals(_wordings(drafts, idf, unseen))
+    for number, draft in enumerate(drafts):
+        prepared = _finish(draft, idf, deck_terms)
+        draft.card.cache[_PREPARED_KEY] = dataclasses.replace(
+            prepared, rivals=rivals, card_number=number, idf={**idf, "": unseen}
+        )
+
+
+def _wordings(drafts: Sequence[_Draft], idf: dict[str, float], unseen: float) -> Iterator[Wording]:
+    """Every wording of every point of the deck (yes/no points have none to align)."""
+
+    def weigh(token: Token) -> float:
+        return max(idf.get(key, unseen) for key in answer_keys(token))
+
+    def expand(token: Token) -> frozenset[str]:
+        return frozenset()
+
+    for number, draft in enumerate(drafts):
+        for index, (point, polarity) in enumerate(
+            zip(draft.card.points, draft.polarities, strict=True)
+        ):
+            if polarity is not None:
+                continue
+            for text in (point.text, *point.aliases):
+                said = make_wording(number, index, text, weigh, expand)
+                if said is not None:
+                    yield said
 
 
 def _use_glossary(drafts: Sequence[_Draft]) -> None:

@@ -43,6 +43,8 @@ from bot.core.lexicon import (
     SHORTHAND,
     STOPWORDS,
     SYNONYM_GROUPS,
+    WORDNET_ANTONYMS,
+    WORDNET_SYNONYMS,
 )
 
 #: Content tokens a negation cue reaches forward ("does not fit in GPU memory": fit, gpu, memory).
@@ -149,7 +151,37 @@ def _word_index(lines: Iterable[str]) -> dict[str, tuple[int, ...]]:
     return {key: tuple(numbers) for key, numbers in index.items()}
 
 
-_SYNONYMS = _word_index(SYNONYM_GROUPS)
+_ANTONYM_SIDES: tuple[str, ...] = tuple(side for pair in ANTONYM_PAIRS for side in pair)
+_ANTONYMS = _word_index(_ANTONYM_SIDES)
+#: Every pair of opposite words and stems (sorted), hand-written and WordNet's.
+_OPPOSED: frozenset[tuple[str, str]] = frozenset(
+    (min(a, b), max(a, b))
+    for first, second in (
+        *WORDNET_ANTONYMS,
+        *((x, y) for one, other in ANTONYM_PAIRS for x in one.split() for y in other.split()),
+    )
+    for a in (first, stem(first))
+    for b in (second, stem(second))
+    if a != b
+)
+
+
+def opposed(first: str, second: str) -> bool:
+    """True for two words (or stems) of opposite meaning: they must never match each other."""
+    return (min(first, second), max(first, second)) in _OPPOSED
+
+
+def _consistent(group: str) -> str:
+    """A synonym group without the words that oppose another of its words."""
+    words = group.split()
+    return " ".join(w for w in words if not any(opposed(w, o) for o in words if o != w))
+
+
+#: The hand-written groups first (their numbers stay), then WordNet's.
+ALL_SYNONYM_GROUPS: tuple[str, ...] = SYNONYM_GROUPS + tuple(
+    kept for group in WORDNET_SYNONYMS if len((kept := _consistent(group)).split()) >= 2
+)
+_SYNONYMS = _word_index(ALL_SYNONYM_GROUPS)
 #: Every word and stem with synonyms: a quick test before looking any up.
 SYNONYM_WORDS = frozenset(_SYNONYMS)
 #: Verbs that begin a two-word verb (by text and by stem).
@@ -158,8 +190,6 @@ PHRASAL_HEADS = frozenset(
     {key for verb in _VERBS for key in (verb, stem(verb))}
     | {form for form, verb in IRREGULAR_FORMS.items() if verb in _VERBS}
 )
-_ANTONYM_SIDES: tuple[str, ...] = tuple(side for pair in ANTONYM_PAIRS for side in pair)
-_ANTONYMS = _word_index(_ANTONYM_SIDES)
 
 
 def synonym_groups(text: str, word_stem: str) -> tuple[int, ...]:
@@ -189,7 +219,7 @@ def synonyms_of(text: str, word_stem: str) -> frozenset[str]:
     """Every word and stem that stands in for this word, the word itself included."""
     keys = {text, word_stem}
     for group in synonym_groups(text, word_stem):
-        for word in SYNONYM_GROUPS[group].split():
+        for word in ALL_SYNONYM_GROUPS[group].split():
             keys.update((word, stem(word)))
     return frozenset(keys)
 
