@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.core.textnorm import Token, tokenize
+from bot.core.textnorm import Token, mark_negations, tokenize
 
 #: A rival must align this much better (in F1 of the two coverages) to take a statement.
-RIVAL_MARGIN = 0.05
+RIVAL_MARGIN = 0.0
 
 
 def answer_keys(token: Token) -> tuple[str, ...]:
@@ -39,6 +39,7 @@ class Wording:
     card: int  # number of the card in the deck
     point: int  # index of the point on its card
     keys: tuple[frozenset[str], ...]  # each content word's keys (its synonyms included)
+    negated: tuple[bool, ...]  # the word is said with a "not" ("workers do not wait")
     weights: tuple[float, ...]
     total: float
 
@@ -61,18 +62,22 @@ def make_wording(
 ) -> Wording | None:
     """A point's wording as weighted content words (None when it has none)."""
     keys: list[frozenset[str]] = []
+    negated: list[bool] = []
     weights: list[float] = []
-    for token in tokenize(text):
+    tokens = tokenize(text)
+    mark_negations(tokens)
+    for token in tokens:
         if token.stop:
             continue
         word_keys = frozenset(answer_keys(token)) | expand(token)
         if word_keys in keys:
             continue
         keys.append(word_keys)
+        negated.append(token.negated)
         weights.append(weigh(token))
     if not keys:
         return None
-    return Wording(card, point, tuple(keys), tuple(weights), sum(weights))
+    return Wording(card, point, tuple(keys), tuple(negated), tuple(weights), sum(weights))
 
 
 def build_rivals(wordings: Iterable[Wording]) -> Rivals:
@@ -95,17 +100,59 @@ def build_rivals(wordings: Iterable[Wording]) -> Rivals:
 
 
 def _align(
-    said: Wording, statement: Sequence[tuple[int, frozenset[str]]]
+    said: Wording, statement: Sequence[tuple[int, frozenset[str], bool]]
 ) -> tuple[float, set[int]]:
-    """(share of the wording's weight found in the statement, positions that align with it)."""
+    """(share of the wording's weight found in the statement, positions that align with it).
+
+    A word aligns with a word of the same keys said the same way round (both denied or not).
+    """
     covered = 0.0
     aligned: set[int] = set()
-    for keys, weight in zip(said.keys, said.weights, strict=True):
-        hit = [position for position, word in statement if keys & word]
+    for keys, negated, weight in zip(said.keys, said.negated, said.weights, strict=True):
+        hit = [
+            position for position, word, denied in statement if denied == negated and keys & word
+        ]
         if hit:
             covered += weight
             aligned.update(hit)
     return covered / said.total, aligned
+
+
+def _turned(
+    wordings: Sequence[Wording],
+    statement: Sequence[tuple[int, frozenset[str], bool]],
+    tokens: Sequence[Token],
+) -> bool:
+    """True when the statement asserts a word the point only ever denies ("workers wait for
+    each other" where every wording that has "wait" says "workers do not wait"), in a clause
+    with another of the point's words: it says the point the other way round."""
+    asserted = {
+        key
+        for said in wordings
+        for keys, negated in zip(said.keys, said.negated, strict=True)
+        if not negated
+        for key in keys
+    }
+    for said in wordings:
+        for keys, negated in zip(said.keys, said.negated, strict=True):
+            if not negated or keys & asserted:
+                continue
+            for position, word, denied in statement:
+                if denied or not keys & word:
+                    continue
+                clause = tokens[position].clause
+                if any(
+                    other != position
+                    and tokens[other].clause == clause
+                    and any(
+                        other_keys & other_word
+                        for other_keys in said.keys
+                        if other_keys is not keys
+                    )
+                    for other, other_word, _ in statement
+                ):
+                    return True
+    return False
 
 
 def _f1(recall: float, precision: float) -> float:
@@ -131,27 +178,28 @@ def outshone(
     which align with nothing (the question gives them away).
     """
     words = [
-        (position, frozenset(answer_keys(tokens[position])))
+        (position, frozenset(answer_keys(tokens[position])), tokens[position].negated)
         for position in statement
-        if not tokens[position].stop
-        and not tokens[position].negated
-        and not given.intersection(answer_keys(tokens[position]))
+        if not tokens[position].stop and not given.intersection(answer_keys(tokens[position]))
     ]
     if not words:
         return False
-    weight_of = {position: weigh(tokens[position]) for position, _ in words}
+    weight_of = {position: weigh(tokens[position]) for position, _, _ in words}
     total = sum(weight_of.values())
     own_share_bag = 0.0
     own_aligned = set(own_positions)
-    for number in rivals.by_point.get((card, point), ()):
-        share, aligned = _align(rivals.wordings[number], words)
+    own_wordings = [rivals.wordings[number] for number in rivals.by_point.get((card, point), ())]
+    if _turned(own_wordings, words, tokens):
+        return True
+    for said in own_wordings:
+        share, aligned = _align(said, words)
         own_share_bag = max(own_share_bag, share)
         own_aligned |= aligned
     own_recall = max(own_share, own_share_bag)
     own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
     candidates = {
         number
-        for _, keys in words
+        for _, keys, _ in words
         for key in keys
         for number in rivals.by_key.get(key, ())
         if rivals.wordings[number].card != card

@@ -1047,6 +1047,21 @@ def grade(card: Card, answer: str) -> Grade:
     return Grade(card.id, answer, score, verdict, tuple(points))
 
 
+def _sentences(tokens: Sequence[Token]) -> list[int]:
+    """The number of the sentence each token is in (cut at ".", "!", "?" and ";")."""
+    numbers: list[int] = []
+    number = 0
+    for index, token in enumerate(tokens):
+        if (
+            index
+            and token.clause != tokens[index - 1].clause
+            and token.after in (".", "!", "?", ";")
+        ):
+            number += 1
+        numbers.append(number)
+    return numbers
+
+
 def _taken_by_rivals(
     prepared: PreparedCard,
     tokens: Sequence[Token],
@@ -1063,21 +1078,24 @@ def _taken_by_rivals(
     def weigh(token: Token) -> float:
         return max(idf.get(key, unseen) for key in answer_keys(token))
 
+    terms = prepared.terms
+    card_words = {  # words of any point of the card said its way: an answer lists them all
+        position
+        for term_id, term_hits in hits.items()
+        for hit in term_hits
+        if terms[term_id].either or hit.negated == terms[term_id].negated
+        for position in range(hit.first, hit.last + 1)
+    }
     own = {
         position
         for term_id in prepared.contrast.point_terms[point]
         for hit in hits.get(term_id, ())
         for position in range(hit.first, hit.last + 1)
     }
-    card_words = {  # words of any point of the card: an answer lists its sibling points too
-        position
-        for term_hits in hits.values()
-        for hit in term_hits
-        for position in range(hit.first, hit.last + 1)
-    }
+    sentences = _sentences(tokens)
     taken: set[int] = set()
-    for clause in sorted({tokens[position].clause for position in own}):
-        statement = [i for i, token in enumerate(tokens) if token.clause == clause]
+    for sentence in sorted({sentences[position] for position in own}):
+        statement = [i for i, number in enumerate(sentences) if number == sentence]
         if outshone(
             rivals,
             prepared.card_number,
