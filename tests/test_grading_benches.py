@@ -1,9 +1,23 @@
-"""The grading benches' own logic: how Mohler references become cards, how latency is read."""
+"""The grading benches' own logic: how Mohler references become cards, how latency is read,
+how the alias-free deck is built and how labelled sets are scored."""
 
 from __future__ import annotations
 
 import pytest
 
+from bench.grading_quality import (
+    HELD_OUT_SETS,
+    TUNING_SETS,
+    Labelled,
+    available_sets,
+    bundled_deck,
+    evaluate,
+    load_labelled,
+    main,
+    set_path,
+    set_role,
+    summarise,
+)
 from bench.grading_speed import best_of, percentile
 from bench.mohler import split_points
 from bot.core.grading import grade, prepare_cards
@@ -96,3 +110,73 @@ def test_an_interruption_in_one_pass_does_not_reach_the_p99() -> None:
     interrupted = [*quiet[:100], 5.0, *quiet[101:]]  # another process took the CPU once
     assert percentile(best_of([quiet, interrupted, quiet]), 0.99) == 0.2
     assert percentile(interrupted + quiet + quiet, 0.999) == 5.0
+
+
+def test_the_alias_free_deck_keeps_every_card_and_point_but_no_alias() -> None:
+    with_aliases, plain = bundled_deck(aliases=True), bundled_deck(aliases=False)
+    assert [card.id for card in plain.cards] == [card.id for card in with_aliases.cards]
+    assert [[p.text for p in c.points] for c in plain.cards] == [
+        [p.text for p in c.points] for c in with_aliases.cards
+    ]
+    assert any(point.aliases for card in with_aliases.cards for point in card.points)
+    assert not any(point.aliases for card in plain.cards for point in card.points)
+
+
+def test_the_alias_free_deck_leaves_the_aliased_deck_grading_as_before() -> None:
+    with_aliases = bundled_deck(aliases=True)
+    card = with_aliases.card("training-performance-metric")
+    bundled_deck(aliases=False)
+    assert grade(card, "samples per second").verdict == "correct"
+
+
+@pytest.mark.parametrize(
+    ("kind", "credited", "answer", "false_credit", "false_credit_not_junk"),
+    [
+        ("wrong", set(), "throughput", 1.0, 1.0),  # labelled wrong, graded right
+        ("wrong", set(), "no idea", 0.0, 0.0),
+        ("junk", set(), "throughput", 1.0, 0.0),  # junk is left out of the second rate
+        ("paraphrase", {0}, "throughput", 0.0, 0.0),  # only answers given no point count
+    ],
+)
+def test_false_credit_is_the_share_of_answers_a_teacher_gives_nothing_that_earn_a_point(
+    kind: str,
+    credited: set[int],
+    answer: str,
+    false_credit: float,
+    false_credit_not_junk: float,
+) -> None:
+    card = bundled_deck().card("training-performance-metric")
+    summary = summarise(evaluate([Labelled(card, kind, answer, frozenset(credited), None)]))
+    assert summary.false_credit == false_credit
+    assert summary.false_credit_attempts == false_credit_not_junk
+
+
+def test_every_labelled_set_names_real_cards_and_points_and_has_a_role() -> None:
+    deck = bundled_deck()
+    assert {"dev", "heldout", "heldout2"} <= set(available_sets())
+    assert not set(TUNING_SETS) & set(HELD_OUT_SETS)
+    for name in available_sets():
+        assert load_labelled(set_path(name), deck.by_id)
+        assert set_role(name) in {"tuning", "held_out"}
+
+
+def test_the_all_report_gives_every_set_with_and_without_aliases_and_no_single_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--all", "--quick", "--no-mohler"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    figures = dict(line.split(": ", 1) for line in lines)
+    for name in available_sets():
+        assert figures[f"{name}.role"] == set_role(name)
+        for deck in ("aliases", "no_aliases"):
+            for figure in ("answers", "point_f1", "verdict_agreement", "false_credit"):
+                assert f"{name}.{deck}.{figure}" in figures
+    assert "held_out_pooled.no_aliases.false_credit" in figures
+    assert all(": " in line for line in lines)
+
+
+def test_a_held_out_set_lists_no_failing_answer_unless_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["--set", "heldout2", "--quick", "--no-mohler"])
+    assert "worst_disagreements: 0" in capsys.readouterr().out
