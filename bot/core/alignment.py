@@ -15,13 +15,16 @@ The rival points are prepared once per deck (``Rivals``); ``outshone`` runs per 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.core.textnorm import Token, mark_negations, tokenize
 
 #: A rival must align this much better (in F1 of the two coverages) to take a statement.
 RIVAL_MARGIN = 0.0
+#: The answer's alignment score weighs covering the points this many times as much as saying
+#: nothing else (F-beta): a teacher docks less for extra words than for missing content.
+ALIGNMENT_BETA = 3.0
 
 
 def answer_keys(token: Token) -> tuple[str, ...]:
@@ -49,16 +52,18 @@ class Rivals:
     """Every wording of every point of a deck, indexed by the keys of their words."""
 
     wordings: tuple[Wording, ...]
-    by_key: dict[str, tuple[int, ...]]  # key -> numbers of the wordings holding it
+    by_key: dict[tuple[str, bool], tuple[tuple[int, int], ...]]  # (key, denied) -> (wording,
+    # word) of each word holding it
     by_point: dict[tuple[int, int], tuple[int, ...]]  # (card, point) -> its wordings
+    denied_only: frozenset[tuple[int, int]] = frozenset()  # points with a word only ever denied
 
 
 def make_wording(
     card: int,
     point: int,
     text: str,
-    weigh: callable,  # type: ignore[valid-type]
-    expand: callable,  # type: ignore[valid-type]
+    weigh: Callable[[Token], float],
+    expand: Callable[[Token], frozenset[str]],
 ) -> Wording | None:
     """A point's wording as weighted content words (None when it has none)."""
     keys: list[frozenset[str]] = []
@@ -81,51 +86,30 @@ def make_wording(
 
 
 def build_rivals(wordings: Iterable[Wording]) -> Rivals:
-    """Index wordings by their words' keys."""
+    """Index wordings by their words' keys and polarity."""
     listed = tuple(wordings)
-    by_key: dict[str, list[int]] = {}
+    by_key: dict[tuple[str, bool], list[tuple[int, int]]] = {}
     by_point: dict[tuple[int, int], list[int]] = {}
     for number, said in enumerate(listed):
         by_point.setdefault((said.card, said.point), []).append(number)
-        for keys in said.keys:
+        for word, (keys, negated) in enumerate(zip(said.keys, said.negated, strict=True)):
             for key in keys:
-                numbers = by_key.setdefault(key, [])
-                if not numbers or numbers[-1] != number:
-                    numbers.append(number)
+                by_key.setdefault((key, negated), []).append((number, word))
     return Rivals(
         listed,
-        {key: tuple(numbers) for key, numbers in by_key.items()},
+        {key: tuple(entries) for key, entries in by_key.items()},
         {point: tuple(numbers) for point, numbers in by_point.items()},
+        frozenset(
+            point
+            for point, numbers in by_point.items()
+            if _denied_only([listed[number] for number in numbers])
+        ),
     )
 
 
-def _align(
-    said: Wording, statement: Sequence[tuple[int, frozenset[str], bool]]
-) -> tuple[float, set[int]]:
-    """(share of the wording's weight found in the statement, positions that align with it).
-
-    A word aligns with a word of the same keys said the same way round (both denied or not).
-    """
-    covered = 0.0
-    aligned: set[int] = set()
-    for keys, negated, weight in zip(said.keys, said.negated, said.weights, strict=True):
-        hit = [
-            position for position, word, denied in statement if denied == negated and keys & word
-        ]
-        if hit:
-            covered += weight
-            aligned.update(hit)
-    return covered / said.total, aligned
-
-
-def _turned(
-    wordings: Sequence[Wording],
-    statement: Sequence[tuple[int, frozenset[str], bool]],
-    tokens: Sequence[Token],
-) -> bool:
-    """True when the statement asserts a word the point only ever denies ("workers wait for
-    each other" where every wording that has "wait" says "workers do not wait"), in a clause
-    with another of the point's words: it says the point the other way round."""
+def _denied_only(wordings: Sequence[Wording]) -> list[frozenset[str]]:
+    """The keys of a point's words that its wordings only ever say denied ("wait" in "workers
+    do not wait")."""
     asserted = {
         key
         for said in wordings
@@ -133,23 +117,69 @@ def _turned(
         if not negated
         for key in keys
     }
-    for said in wordings:
-        for keys, negated in zip(said.keys, said.negated, strict=True):
-            if not negated or keys & asserted:
+    return [
+        keys
+        for said in wordings
+        for keys, negated in zip(said.keys, said.negated, strict=True)
+        if negated and not keys & asserted
+    ]
+
+
+Said = Sequence[tuple[int, frozenset[str], bool]]  # (position, keys, denied) of answer words
+Index = dict[tuple[str, bool], list[int]]  # (key, denied) -> positions of the answer words
+
+
+def index_words(words: Said) -> Index:
+    """Answer words by key and polarity, so a wording aligns in a few look-ups."""
+    index: Index = {}
+    for position, keys, denied in words:
+        for key in keys:
+            index.setdefault((key, denied), []).append(position)
+    return index
+
+
+def _align(
+    said: Wording, index: Index, given: frozenset[str] = frozenset()
+) -> tuple[float, set[int]]:
+    """(share of the wording's weight found in the statement, positions that align with it).
+
+    A word aligns with a word of the same keys said the same way round (both denied or not).
+    Words in ``given`` (the question's) are left out of the wording.
+    """
+    covered = 0.0
+    total = said.total
+    aligned: set[int] = set()
+    for keys, negated, weight in zip(said.keys, said.negated, said.weights, strict=True):
+        if given and not given.isdisjoint(keys):
+            total -= weight
+            continue
+        found = False
+        for key in keys:
+            positions = index.get((key, negated))
+            if positions:
+                aligned.update(positions)
+                found = True
+        if found:
+            covered += weight
+    return (covered / total if total > 0 else 0.0), aligned
+
+
+def _turned(wordings: Sequence[Wording], statement: Said, tokens: Sequence[Token]) -> bool:
+    """True when the statement asserts a word the point only ever denies ("workers wait for
+    each other" where every wording that has "wait" says "workers do not wait"), in a clause
+    with another of the point's words: it says the point the other way round."""
+    for keys in _denied_only(wordings):
+        for position, word, denied in statement:
+            if denied or not keys & word:
                 continue
-            for position, word, denied in statement:
-                if denied or not keys & word:
+            clause = tokens[position].clause
+            for other, other_word, _ in statement:
+                if other == position or tokens[other].clause != clause:
                     continue
-                clause = tokens[position].clause
                 if any(
-                    other != position
-                    and tokens[other].clause == clause
-                    and any(
-                        other_keys & other_word
-                        for other_keys in said.keys
-                        if other_keys is not keys
-                    )
-                    for other, other_word, _ in statement
+                    other_keys is not keys and other_keys & other_word
+                    for said in wordings
+                    for other_keys in said.keys
                 ):
                     return True
     return False
@@ -159,55 +189,140 @@ def _f1(recall: float, precision: float) -> float:
     return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
 
 
+def statement_words(
+    tokens: Sequence[Token], positions: Iterable[int], given: frozenset[str]
+) -> list[tuple[int, frozenset[str], bool]]:
+    """(position, keys, denied) of the content words at these positions, the question's
+    words left out (the question gives them away)."""
+    return [
+        (position, frozenset(answer_keys(tokens[position])), tokens[position].negated)
+        for position in positions
+        if not tokens[position].stop and not given.intersection(answer_keys(tokens[position]))
+    ]
+
+
+def two_way(
+    wordings: Sequence[Sequence[Wording]],
+    point_weights: Sequence[float],
+    found: Sequence[float],
+    words: Sequence[tuple[int, frozenset[str], bool]],
+    weight_of: dict[int, float],
+    matched: set[int],
+    given: frozenset[str],
+) -> float:
+    """How well an answer and a card's points align, both ways (Sultan et al. 2016), 0..1.
+
+    Coverage of the points: each point's best share found (``found``, from the grader, or its
+    wordings' words found in the answer), weighted like the points; coverage of the answer:
+    the share of its words' weight that align with a word of some point (or that the grader
+    ``matched``). Combined as an F-beta that favours coverage of the points.
+    """
+    total_weight = sum(point_weights)
+    if not total_weight:
+        return 0.0
+    covered = 0.0
+    aligned = set(matched)
+    index = index_words(words)
+    for said_ways, weight, share in zip(wordings, point_weights, found, strict=True):
+        best = share
+        for said in said_ways:
+            coverage, positions = _align(said, index, given)
+            best = max(best, coverage)
+            aligned |= positions
+        covered += weight * min(best, 1.0)
+    recall = covered / total_weight
+    total = sum(weight_of[position] for position, _, _ in words)
+    precision = (
+        sum(weight_of[position] for position, _, _ in words if position in aligned) / total
+        if total
+        else 0.0
+    )
+    beta2 = ALIGNMENT_BETA**2
+    denominator = beta2 * precision + recall
+    return (1 + beta2) * precision * recall / denominator if denominator else 0.0
+
+
+class Statement:
+    """One statement of an answer, read once for every point that might be earned there."""
+
+    def __init__(
+        self,
+        tokens: Sequence[Token],
+        positions: Sequence[int],
+        given: frozenset[str],
+        weigh: Callable[[Token], float],
+    ) -> None:
+        self.tokens = tokens
+        self.words = statement_words(tokens, positions, given)
+        self.weight_of = {position: weigh(tokens[position]) for position, _, _ in self.words}
+        self.total = sum(self.weight_of.values())
+        self.index = index_words(self.words)
+        self._rivals: dict[int, tuple[float, set[int]]] | None = None
+
+    def rivals(self, rivals: Rivals) -> dict[int, tuple[float, set[int]]]:
+        """wording number -> (share found, positions aligned), for every wording of the deck
+        sharing a word with the statement (one pass over the statement's keys)."""
+        if self._rivals is None:
+            found: dict[int, set[int]] = {}
+            aligned: dict[int, set[int]] = {}
+            for key, positions in self.index.items():
+                for number, word in rivals.by_key.get(key, ()):
+                    found.setdefault(number, set()).add(word)
+                    aligned.setdefault(number, set()).update(positions)
+            wordings = rivals.wordings
+            self._rivals = {
+                number: (
+                    sum(wordings[number].weights[word] for word in words) / wordings[number].total,
+                    aligned[number],
+                )
+                for number, words in found.items()
+            }
+        return self._rivals
+
+
 def outshone(
     rivals: Rivals,
     card: int,
     point: int,
-    tokens: Sequence[Token],
-    statement: Sequence[int],
+    statement: Statement,
     own_positions: set[int],
     own_share: float,
-    given: frozenset[str],
-    weigh: callable,  # type: ignore[valid-type]
+    qualifier: Callable[[Token], bool],
 ) -> bool:
     """True when another card's point states this statement better than this point does.
 
-    ``statement`` holds the token positions of one statement of the answer; ``own_positions``
-    the positions where the grader found this point's words (fuzzily or through synonyms too);
-    ``own_share`` how much of the point it found; ``given`` the keys of the question's words,
-    which align with nothing (the question gives them away).
+    ``own_positions`` are the statement's positions where the grader found the card's words
+    (fuzzily or through synonyms too); ``own_share`` how much of the point it found;
+    ``qualifier`` tells words that only qualify another ("full"), which alone make no other
+    claim. The question's words align with nothing (the question gives them away).
     """
-    words = [
-        (position, frozenset(answer_keys(tokens[position])), tokens[position].negated)
-        for position in statement
-        if not tokens[position].stop and not given.intersection(answer_keys(tokens[position]))
-    ]
+    words, tokens, total = statement.words, statement.tokens, statement.total
     if not words:
         return False
-    weight_of = {position: weigh(tokens[position]) for position, _, _ in words}
-    total = sum(weight_of.values())
+    weight_of = statement.weight_of
+    own_wordings = [rivals.wordings[number] for number in rivals.by_point.get((card, point), ())]
+    if (card, point) in rivals.denied_only and _turned(own_wordings, words, tokens):
+        return True
+    others = [
+        (number, share, aligned)
+        for number, (share, aligned) in statement.rivals(rivals).items()
+        if share > own_share and rivals.wordings[number].card != card
+    ]
+    if not others:
+        return False  # no other card's point is stated more fully here
     own_share_bag = 0.0
     own_aligned = set(own_positions)
-    own_wordings = [rivals.wordings[number] for number in rivals.by_point.get((card, point), ())]
-    if _turned(own_wordings, words, tokens):
-        return True
     for said in own_wordings:
-        share, aligned = _align(said, words)
+        share, aligned = _align(said, statement.index)
         own_share_bag = max(own_share_bag, share)
         own_aligned |= aligned
     own_recall = max(own_share, own_share_bag)
     own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
-    candidates = {
-        number
-        for _, keys, _ in words
-        for key in keys
-        for number in rivals.by_key.get(key, ())
-        if rivals.wordings[number].card != card
-    }
-    for number in candidates:
-        share, aligned = _align(rivals.wordings[number], words)
-        if share <= own_recall or not aligned - own_aligned:
-            continue  # it states this point as fully, or says nothing this point does not
+    for _, share, aligned in others:
+        if share <= own_recall:
+            continue
+        if all(qualifier(tokens[position]) for position in aligned - own_aligned):
+            continue  # it adds only a qualifier ("full") to what this point says
         precision = sum(weight_of[position] for position in aligned) / total
         if _f1(share, precision) > own_f1 + RIVAL_MARGIN:
             return True

@@ -28,13 +28,13 @@ work (key terms, weights, contrast with sibling points and cards) is done once b
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
 
-from bot.core.alignment import answer_keys, outshone
+from bot.core.alignment import Statement, answer_keys, outshone, statement_words, two_way
 from bot.core.cards import Card, Point
 from bot.core.keyterms import (
     EAGER_PREPARE_MAX_CARDS,
@@ -48,6 +48,7 @@ from bot.core.keyterms import (
     PreparedPoint,
     Question,
     Term,
+    is_adjective,
     join_key,
     joins,
     neighbours,
@@ -78,11 +79,13 @@ from bot.core.textnorm import (
     SYNONYM_WORDS,
     Token,
     comparative,
+    informativeness,
     mark_negations,
     opposed,
     phrasal_groups,
     squeeze,
     synonym_groups,
+    synonyms_of,
     tokenize,
 )
 
@@ -90,6 +93,7 @@ __all__ = [
     "EAGER_PREPARE_MAX_CARDS",
     "Grade",
     "PointGrade",
+    "alignment",
     "grade",
     "prepare_cards",
     "prepare_deck",
@@ -1035,10 +1039,14 @@ def grade(card: Card, answer: str) -> Grade:
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True))
     ]
     if prepared.rivals is not None:
+        statements = _statements(tokens)
+        read: dict[int, Any] = {}  # statement number -> Statement; -1: the card's words
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True)):
             if not points[i].matched or plan.polarity is not None:
                 continue
-            taken = _taken_by_rivals(prepared, tokens, hits, i, points[i].similarity)
+            taken = _taken_by_rivals(
+                prepared, tokens, hits, i, points[i].similarity, statements, read
+            )
             if taken:
                 barred = barred or {}
                 barred.setdefault(i, set()).update(taken)
@@ -1047,16 +1055,64 @@ def grade(card: Card, answer: str) -> Grade:
     return Grade(card.id, answer, score, verdict, tuple(points))
 
 
-def _sentences(tokens: Sequence[Token]) -> list[int]:
-    """The number of the sentence each token is in (cut at ".", "!", "?" and ";")."""
+def alignment(card: Card, answer: str) -> float:
+    """How well an answer and the card's points align both ways, 0..1: how much of each point
+    it covers (the grader's share found, or the point's words said) and how much of the answer
+    aligns with some point (Sultan et al. 2016; see ``bot.core.alignment.two_way``). A finer
+    measure than ``Grade.score`` of how much of the card an answer says, for ranking answers
+    against a teacher's marks; it credits nothing and gives no verdict."""
+    graded = grade(card, answer)
+    prepared = prepared_card(card)
+    tokens = tokenize(answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else "")
+    mark_negations(tokens, prepared.question.framing)
+    hits = _find_terms(prepared, tokens)
+    words = [
+        (position, keys | synonyms_of(tokens[position].text, tokens[position].stem), denied)
+        for position, keys, denied in statement_words(
+            tokens, range(len(tokens)), prepared.question.keys
+        )
+    ]
+    weigh = _weigher(prepared)
+    weight_of = {position: weigh(tokens[position]) for position, _, _ in words}
+    matched = {
+        position
+        for term_hits in hits.values()
+        for hit in term_hits
+        if not hit.echo
+        for position in range(hit.first, hit.last + 1)
+    }
+    return round(
+        two_way(
+            prepared.wordings,
+            [point.weight for point in graded.points],
+            [point.similarity for point in graded.points],
+            words,
+            weight_of,
+            matched,
+            prepared.question.keys,
+        ),
+        4,
+    )
+
+
+def _weigher(prepared: PreparedCard) -> Callable[[Token], float]:
+    """How much an answer word tells: its rarity in the deck and in English."""
+    idf = prepared.idf or {}
+    unseen = idf.get("", 1.0)
+
+    def weigh(token: Token) -> float:
+        rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
+        return rarity * informativeness(token.text)
+
+    return weigh
+
+
+def _statements(tokens: Sequence[Token]) -> list[int]:
+    """The number of the statement each token is in: clauses, cut at "and", "or"..."""
     numbers: list[int] = []
     number = 0
     for index, token in enumerate(tokens):
-        if (
-            index
-            and token.clause != tokens[index - 1].clause
-            and token.after in (".", "!", "?", ";")
-        ):
+        if index and (token.clause != tokens[index - 1].clause or joins(tokens, index)):
             number += 1
         numbers.append(number)
     return numbers
@@ -1068,44 +1124,46 @@ def _taken_by_rivals(
     hits: dict[int, list[_Hit]],
     point: int,
     share: float,
+    statements: list[int],
+    read: dict[int, Any],
 ) -> set[int]:
     """Positions of the answer's statements that state another card's point better than this
-    one (see ``bot.core.alignment``): the point earns nothing there."""
+    one (see ``bot.core.alignment``): the point earns nothing there. ``statements`` numbers
+    each token's statement; ``read`` remembers what was read for other points."""
     rivals = prepared.rivals
-    idf = prepared.idf or {}
-    unseen = idf.get("", 1.0)
-
-    def weigh(token: Token) -> float:
-        return max(idf.get(key, unseen) for key in answer_keys(token))
-
-    terms = prepared.terms
-    card_words = {  # words of any point of the card said its way: an answer lists them all
-        position
-        for term_id, term_hits in hits.items()
-        for hit in term_hits
-        if terms[term_id].either or hit.negated == terms[term_id].negated
-        for position in range(hit.first, hit.last + 1)
-    }
+    if share >= 1.0 and (prepared.card_number, point) not in rivals.denied_only:
+        return set()  # stated in full: no other point can be stated more fully
+    card_words = read.get(-1)
+    if card_words is None:  # words of any point of the card said its way: an answer lists all
+        terms = prepared.terms
+        card_words = read[-1] = {
+            position
+            for term_id, term_hits in hits.items()
+            for hit in term_hits
+            if terms[term_id].either or hit.negated == terms[term_id].negated
+            for position in range(hit.first, hit.last + 1)
+        }
     own = {
         position
         for term_id in prepared.contrast.point_terms[point]
         for hit in hits.get(term_id, ())
         for position in range(hit.first, hit.last + 1)
     }
-    sentences = _sentences(tokens)
     taken: set[int] = set()
-    for sentence in sorted({sentences[position] for position in own}):
-        statement = [i for i, number in enumerate(sentences) if number == sentence]
+    for number in sorted({statements[position] for position in own}):
+        statement = read.get(number)
+        positions = [i for i, said in enumerate(statements) if said == number]
+        if statement is None:
+            statement = Statement(tokens, positions, prepared.question.keys, _weigher(prepared))
+            read[number] = statement
         if outshone(
             rivals,
             prepared.card_number,
             point,
-            tokens,
             statement,
-            card_words.intersection(statement),
+            card_words.intersection(positions),
             share,
-            prepared.question.keys,
-            weigh,
+            lambda token: is_adjective(token.text),
         ):
-            taken.update(statement)
+            taken.update(positions)
     return taken

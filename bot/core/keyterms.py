@@ -30,6 +30,7 @@ from bot.core.textnorm import (
     Token,
     antonym_side_of,
     cue_length,
+    informativeness,
     mark_negations,
     opposites_of,
     squeeze,
@@ -71,7 +72,7 @@ _SEGMENT_RE = re.compile(r"[,;]\s+")
 _VOWELS_RE = re.compile(r"[aeiou]")
 _PREPARED_KEY = "grading"
 GLOSSARY_SOURCE = "glossary:"
-_PREPARED_VERSION = 3
+_PREPARED_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,7 @@ class PreparedCard:
     question: Question
     deck_terms: frozenset[str]  # distinctive keys of the whole deck (shared, not copied)
     contrast: _Contrast
+    wordings: tuple[tuple[Wording, ...], ...] = ()  # each point's wordings, for alignment
     rivals: Rivals | None = None  # every point of the deck, to tell near misses (alignment)
     card_number: int = -1  # this card's number in ``rivals``
     idf: dict[str, float] | None = None  # the deck's word weights, for aligning statements
@@ -347,12 +349,12 @@ def _modifies(group: Sequence[Token], following: Sequence[Token]) -> bool:
     if not following or following[0].stop or following[0].clause != group[-1].clause:
         return False
     word, noun = group[-1], following[0]
-    if word.stop or not _adjective(word.text):
+    if word.stop or not is_adjective(word.text):
         return False
-    return not _adjective(noun.text) and not noun.text.endswith("ly")
+    return not is_adjective(noun.text) and not noun.text.endswith("ly")
 
 
-def _adjective(word: str) -> bool:
+def is_adjective(word: str) -> bool:
     """An adjective that is no common noun, or the comparative of one ("lower", "bigger")."""
     if word in ADJECTIVES and word not in NOUNS:
         return True
@@ -542,7 +544,10 @@ def neighbours(tokens: Sequence[Token], position: int, across_colon: bool = Fals
 
 
 def _finish(
-    draft: _Draft, idf: dict[str, float] | None, deck_terms: frozenset[str] = frozenset()
+    draft: _Draft,
+    idf: dict[str, float] | None,
+    deck_terms: frozenset[str] = frozenset(),
+    number: int = -1,
 ) -> PreparedCard:
     """Weigh a draft's terms (IDF, question and sibling demotion) and index them."""
     terms = draft.terms
@@ -684,6 +689,9 @@ def _finish(
             frozenset(term_id for point_partners in partners for term_id in point_partners),
             own_terms,
         ),
+        wordings=_card_wordings(draft, number, idf),
+        card_number=number,
+        idf=idf,
     )
 
 
@@ -728,34 +736,37 @@ def prepare_cards(cards: Iterable[Card]) -> None:
     deck_terms = frozenset(
         key for key, count in document_frequency.items() if count <= DUMP_TERM_SHARE * total
     )
-    unseen = 1.0 + math.log(total + 1)
-    rivals = build_rivals(_wordings(drafts, idf, unseen))
-    for number, draft in enumerate(drafts):
-        prepared = _finish(draft, idf, deck_terms)
-        draft.card.cache[_PREPARED_KEY] = dataclasses.replace(
-            prepared, rivals=rivals, card_number=number, idf={**idf, "": unseen}
-        )
+    idf[""] = 1.0 + math.log(total + 1)  # a word no card uses
+    prepared = [_finish(draft, idf, deck_terms, number) for number, draft in enumerate(drafts)]
+    rivals = build_rivals(
+        said for card in prepared for wordings in card.wordings for said in wordings
+    )
+    for draft, card in zip(drafts, prepared, strict=True):
+        draft.card.cache[_PREPARED_KEY] = dataclasses.replace(card, rivals=rivals)
 
 
-def _wordings(drafts: Sequence[_Draft], idf: dict[str, float], unseen: float) -> Iterator[Wording]:
-    """Every wording of every point of the deck (yes/no points have none to align)."""
+def _card_wordings(
+    draft: _Draft, number: int, idf: dict[str, float] | None
+) -> tuple[tuple[Wording, ...], ...]:
+    """Each point's wordings (text and aliases) as weighted words, their synonyms included,
+    for two-way alignment (yes/no points have none)."""
+    unseen = idf.get("", 1.0) if idf else 1.0
 
     def weigh(token: Token) -> float:
-        return max(idf.get(key, unseen) for key in answer_keys(token))
+        rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
+        return rarity * informativeness(token.text)
 
     def expand(token: Token) -> frozenset[str]:
-        return frozenset()
+        return synonyms_of(token.text, token.stem)
 
-    for number, draft in enumerate(drafts):
-        for index, (point, polarity) in enumerate(
-            zip(draft.card.points, draft.polarities, strict=True)
-        ):
-            if polarity is not None:
-                continue
-            for text in (point.text, *point.aliases):
-                said = make_wording(number, index, text, weigh, expand)
-                if said is not None:
-                    yield said
+    wordings: list[tuple[Wording, ...]] = []
+    for index, (point, polarity) in enumerate(
+        zip(draft.card.points, draft.polarities, strict=True)
+    ):
+        texts = (point.text, *point.aliases) if polarity is None else ()
+        made = (make_wording(number, index, text, weigh, expand) for text in texts)
+        wordings.append(tuple(said for said in made if said is not None))
+    return tuple(wordings)
 
 
 def _use_glossary(drafts: Sequence[_Draft]) -> None:
