@@ -343,8 +343,13 @@ def _begins_longer_key(prepared: PreparedCard, head: str) -> bool:
     return known
 
 
-def _find_terms(prepared: PreparedCard, tokens: Sequence[Token]) -> dict[int, list[_Hit]]:
-    """Every card term found in the answer: where, whether negated, whether echoed."""
+def _find_terms(
+    prepared: PreparedCard, tokens: Sequence[Token], answer: str = ""
+) -> dict[int, list[_Hit]]:
+    """Every card term found in the answer: where, whether negated, whether echoed.
+
+    A word written in capitals ("PS", "MP") may be the initials of a run of the card's words
+    ("parameter server", "model parallelism"), even when it also spells a common word."""
     hits: dict[int, list[_Hit]] = {}
     index = prepared.index
     echo = _echoes(prepared.question, tokens)
@@ -398,6 +403,12 @@ def _find_terms(prepared: PreparedCard, tokens: Sequence[Token]) -> dict[int, li
                     ids = _fuzzy_hits(prepared, (prefix + text,), compounds)
                     if ids:
                         record(ids, i, i, False)
+
+    if prepared.acronyms and answer:
+        for i, token in enumerate(tokens):
+            raw = answer[token.start : token.end]
+            if raw.isupper() and raw.isalpha() and token.text in prepared.acronyms:
+                record(prepared.acronyms[token.text], i, i, token.negated)
 
     # Glued neighbours: "all gather" -> "allgather". Only windows whose first word begins a
     # longer key of the card are built, which skips almost all of them.
@@ -1002,7 +1013,7 @@ def grade(card: Card, answer: str) -> Grade:
     text = answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else ""
     tokens = tokenize(text)
     mark_negations(tokens, prepared.question.framing)
-    hits = _find_terms(prepared, tokens)
+    hits = _find_terms(prepared, tokens, text)
     if _is_keyword_dump(prepared, tokens, hits):
         hits = {}
     reply = (
@@ -1065,7 +1076,7 @@ def alignment(card: Card, answer: str) -> float:
     prepared = prepared_card(card)
     tokens = tokenize(answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else "")
     mark_negations(tokens, prepared.question.framing)
-    hits = _find_terms(prepared, tokens)
+    hits = _find_terms(prepared, tokens, answer)
     words = [
         (position, keys | synonyms_of(tokens[position].text, tokens[position].stem), denied)
         for position, keys, denied in statement_words(

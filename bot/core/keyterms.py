@@ -25,10 +25,12 @@ from bot.core.lexicon import (
     ADJECTIVES,
     CONJUNCTIONS,
     NOUNS,
+    STOPWORDS,
 )
 from bot.core.textnorm import (
     Token,
     antonym_side_of,
+    common_zipf,
     cue_length,
     informativeness,
     mark_negations,
@@ -179,6 +181,7 @@ class PreparedCard:
     deck_terms: frozenset[str]  # distinctive keys of the whole deck (shared, not copied)
     contrast: _Contrast
     wordings: tuple[tuple[Wording, ...], ...] = ()  # each point's wordings, for alignment
+    acronyms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "ps" -> its terms
     rivals: Rivals | None = None  # every point of the deck, to tell near misses (alignment)
     card_number: int = -1  # this card's number in ``rivals``
     idf: dict[str, float] | None = None  # the deck's word weights, for aligning statements
@@ -631,6 +634,14 @@ def _finish(
                 skeletons.setdefault(bare, []).append((term_id, len(form)))
             if " " in term.label or "-" in term.label:
                 compounds.append((form, term_id))
+    acronyms = {
+        acronym: ids
+        for acronym, ids in _acronyms(terms, draft.sets).items()
+        if acronym not in index
+    }
+    for acronym, ids in acronyms.items():
+        if common_zipf(acronym) < ACRONYM_MAX_ZIPF:
+            index[acronym] = list(ids)
     question_terms = frozenset(
         term_id for term_id, term in enumerate(terms) if term.keys & draft.question.keys
     )
@@ -690,9 +701,39 @@ def _finish(
             own_terms,
         ),
         wordings=_card_wordings(draft, number, idf),
+        acronyms=acronyms,
         card_number=number,
         idf=idf,
     )
+
+
+#: Acronyms are read for runs of this many consecutive words of a wording.
+ACRONYM_WORDS = (2, 3, 4)
+#: An acronym that is this common an English word (Zipf frequency) is read as that word.
+ACRONYM_MAX_ZIPF = 4.0
+
+
+def _acronyms(
+    terms: Sequence[Term], sets: Sequence[Sequence[tuple[str, list[int]]]]
+) -> dict[str, tuple[int, ...]]:
+    """Initials of consecutive words of a wording, standing for all of them ("DP" for "data
+    parallelism", "PS" for "parameter server"); written in lower case, only those that spell
+    no common word are read (see ACRONYM_MAX_ZIPF)."""
+    found: dict[str, tuple[int, ...]] = {}
+    for point_sets in sets:
+        for _, ids in point_sets:
+            for width in ACRONYM_WORDS:
+                for start in range(len(ids) - width + 1):
+                    run = ids[start : start + width]
+                    if any(terms[i].optional or terms[i].negated for i in run):
+                        continue
+                    letters = [
+                        next((c for c in terms[i].label.casefold() if c.isalpha()), "") for i in run
+                    ]
+                    acronym = "".join(letters)
+                    if len(acronym) == width and acronym not in STOPWORDS:
+                        found.setdefault(acronym, tuple(run))
+    return found
 
 
 def _by_pair(

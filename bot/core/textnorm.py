@@ -144,13 +144,19 @@ INFORMATIVENESS_RANGE = (0.5, 1.5)
 
 
 @lru_cache(maxsize=65536)
+def common_zipf(word: str) -> float:
+    """How common a word is in English: log10 of its uses per billion words (0: unknown)."""
+    return zipf_frequency(word, "en", wordlist="small")
+
+
+@lru_cache(maxsize=65536)
 def informativeness(phrase: str) -> float:
     """How much a word tells in general English, from corpus frequencies (``wordfreq``, offline):
     rarer words say more. A phrase counts as its rarest word; unknown words are rare."""
     words = [word for word in re.findall(r"[^\W\d_]+", phrase.casefold()) if len(word) > 1]
     if not words:
         return 1.0
-    zipf = min(zipf_frequency(word, "en", wordlist="small") for word in words)
+    zipf = min(common_zipf(word) for word in words)
     low, high = INFORMATIVENESS_RANGE
     return min(high, max(low, 1.0 + (AVERAGE_ZIPF - zipf) * ZIPF_STEP))
 
