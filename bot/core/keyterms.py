@@ -636,7 +636,7 @@ def _finish(
                 compounds.append((form, term_id))
     acronyms = {
         acronym: ids
-        for acronym, ids in _acronyms(terms, draft.sets).items()
+        for acronym, ids in _acronyms(draft.card, index, draft.question).items()
         if acronym not in index
     }
     for acronym, ids in acronyms.items():
@@ -714,25 +714,43 @@ ACRONYM_MAX_ZIPF = 4.0
 
 
 def _acronyms(
-    terms: Sequence[Term], sets: Sequence[Sequence[tuple[str, list[int]]]]
+    card: Card, index: dict[str, list[int]], question: Question
 ) -> dict[str, tuple[int, ...]]:
-    """Initials of consecutive words of a wording, standing for all of them ("DP" for "data
-    parallelism", "PS" for "parameter server"); written in lower case, only those that spell
-    no common word are read (see ACRONYM_MAX_ZIPF)."""
+    """Initials of words said side by side in a wording, standing for all of them ("DP" for
+    "data parallelism", "PS" for "parameter server"); written in lower case, only those that
+    spell no common word are read (see ACRONYM_MAX_ZIPF). Never a word of the question."""
     found: dict[str, tuple[int, ...]] = {}
-    for point_sets in sets:
-        for _, ids in point_sets:
-            for width in ACRONYM_WORDS:
-                for start in range(len(ids) - width + 1):
-                    run = ids[start : start + width]
-                    if any(terms[i].optional or terms[i].negated for i in run):
-                        continue
-                    letters = [
-                        next((c for c in terms[i].label.casefold() if c.isalpha()), "") for i in run
-                    ]
-                    acronym = "".join(letters)
-                    if len(acronym) == width and acronym not in STOPWORDS:
-                        found.setdefault(acronym, tuple(run))
+    for point in card.points:
+        for text in (point.text, *point.aliases):
+            tokens = tokenize(text)
+            runs: list[list[Token]] = []
+            for position, token in enumerate(tokens):
+                glued = position and token.clause == tokens[position - 1].clause
+                if token.stop or not token.text[:1].isalpha():
+                    runs.append([])
+                elif glued and runs and runs[-1] and token.link == " ":
+                    runs[-1].append(token)
+                elif not (glued and token.link != " "):  # a hyphen compound is one word
+                    runs.append([token])
+            for run in runs:
+                for width in ACRONYM_WORDS:
+                    for start in range(len(run) - width + 1):
+                        words = run[start : start + width]
+                        acronym = "".join(token.text[0] for token in words)
+                        ids = tuple(
+                            dict.fromkeys(
+                                term_id
+                                for token in words
+                                for key in word_keys(token)[:1]
+                                for term_id in index.get(key, ())
+                            )
+                        )
+                        if (
+                            len(ids) >= width
+                            and acronym not in STOPWORDS
+                            and acronym not in question.keys
+                        ):
+                            found.setdefault(acronym, ids)
     return found
 
 
