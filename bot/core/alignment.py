@@ -294,7 +294,7 @@ def outshone(
     ``own_positions`` are the statement's positions where the grader found the card's words
     (fuzzily or through synonyms too); ``own_share`` how much of the point it found;
     ``qualifier`` tells words that only qualify another ("full"), which alone make no other
-    claim. The question's words align with nothing (the question gives them away).
+    claim. The question's words count here: saying them ties the statement to this card.
     """
     words, tokens, total = statement.words, statement.tokens, statement.total
     if not words:

@@ -130,6 +130,8 @@ EVIDENCE_GAP = 5
 EVIDENCE_JOINER = " … "
 #: A point with at most this many words of its own names one thing: denying one denies it.
 SHORT_POINT_TERMS = 2
+#: Punctuation that ends a statement, for telling which card's point it states.
+SENTENCE_ENDS = frozenset(".!?;")
 #: Float slack for comparing shares against thresholds.
 EPSILON = 1e-9
 
@@ -1119,11 +1121,11 @@ def _weigher(prepared: PreparedCard) -> Callable[[Token], float]:
 
 
 def _statements(tokens: Sequence[Token]) -> list[int]:
-    """The number of the statement each token is in: clauses, cut at "and", "or"..."""
+    """The number of the statement each token is in: sentences, cut at ".", "!", "?", ";"."""
     numbers: list[int] = []
     number = 0
     for index, token in enumerate(tokens):
-        if index and (token.clause != tokens[index - 1].clause or joins(tokens, index)):
+        if index and token.clause != tokens[index - 1].clause and token.after in SENTENCE_ENDS:
             number += 1
         numbers.append(number)
     return numbers
@@ -1165,7 +1167,7 @@ def _taken_by_rivals(
         statement = read.get(number)
         positions = [i for i, said in enumerate(statements) if said == number]
         if statement is None:
-            statement = Statement(tokens, positions, prepared.question.keys, _weigher(prepared))
+            statement = Statement(tokens, positions, frozenset(), _weigher(prepared))
             read[number] = statement
         if outshone(
             rivals,
