@@ -16,7 +16,7 @@ The rival points are prepared once per deck (``Rivals``); ``outshone`` runs per 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.textnorm import Token, mark_negations, tokenize
 
@@ -56,6 +56,9 @@ class Rivals:
     # word) of each word holding it
     by_point: dict[tuple[int, int], tuple[int, ...]]  # (card, point) -> its wordings
     denied_only: frozenset[tuple[int, int]] = frozenset()  # points with a word only ever denied
+    #: (card, point) -> its near twins on other cards: (the twin's text wording, the keys of
+    #: the words only the twin says, the keys of the words only this point says)
+    twins: dict[tuple[int, int], tuple[Twin, ...]] = field(default_factory=dict)
 
 
 def make_wording(
@@ -104,7 +107,38 @@ def build_rivals(wordings: Iterable[Wording]) -> Rivals:
             for point, numbers in by_point.items()
             if _denied_only([listed[number] for number in numbers])
         ),
+        _twins(listed, by_point),
     )
+
+
+#: Two points' texts are near twins when at least this share of their words is shared.
+TWIN_OVERLAP = 0.5
+
+Twin = tuple[int, tuple[frozenset[str], ...], tuple[frozenset[str], ...]]
+
+
+def _twins(
+    wordings: Sequence[Wording], by_point: dict[tuple[int, int], list[int]]
+) -> dict[tuple[int, int], tuple[Twin, ...]]:
+    """Points of different cards whose texts say nearly the same words ("the framework first
+    builds the graph, then executes it" / "... builds the graph as it is executed"): the words
+    that tell them apart decide which of the two an answer states."""
+    texts = [(point, wordings[numbers[0]]) for point, numbers in by_point.items() if numbers]
+    found: dict[tuple[int, int], list[Twin]] = {}
+    for point, said in texts:
+        for other_point, other in texts:
+            if other_point[0] == point[0]:
+                continue
+            shared = [keys for keys in said.keys if any(keys & theirs for theirs in other.keys)]
+            union = len(said.keys) + len(other.keys) - len(shared)
+            if not shared or len(shared) < TWIN_OVERLAP * union:
+                continue
+            only_theirs = tuple(k for k in other.keys if not any(k & mine for mine in said.keys))
+            only_mine = tuple(k for k in said.keys if not any(k & theirs for theirs in other.keys))
+            if only_theirs or only_mine:
+                number = by_point[other_point][0]
+                found.setdefault(point, []).append((number, only_theirs, only_mine))
+    return {point: tuple(twins) for point, twins in found.items()}
 
 
 def _denied_only(wordings: Sequence[Wording]) -> list[frozenset[str]]:
@@ -183,6 +217,11 @@ def _turned(wordings: Sequence[Wording], statement: Said, tokens: Sequence[Token
                 ):
                     return True
     return False
+
+
+def _said(keys: frozenset[str], index: Index) -> bool:
+    """True when the statement says a word with these keys, not denied."""
+    return any((key, False) in index for key in keys)
 
 
 def _f1(recall: float, precision: float) -> float:
@@ -303,9 +342,22 @@ def outshone(
     own_wordings = [rivals.wordings[number] for number in rivals.by_point.get((card, point), ())]
     if (card, point) in rivals.denied_only and _turned(own_wordings, words, tokens):
         return True
+    said = statement.rivals(rivals)
+    for number, only_theirs, only_mine in rivals.twins.get((card, point), ()):
+        if number not in said or said[number][0] < own_share:
+            continue  # the twin is not said as fully as this point
+        share, aligned = said[number]
+        mine = any(_said(keys, statement.index) for keys in only_mine) or bool(
+            own_positions - aligned  # the grader found more of this card than the twin says
+        )
+        if not mine and (
+            any(_said(keys, statement.index) for keys in only_theirs)  # a word of the twin's
+            or (only_mine and share >= 1.0)  # the twin in full, without this point's own word
+        ):
+            return True
     others = [
         (number, share, aligned)
-        for number, (share, aligned) in statement.rivals(rivals).items()
+        for number, (share, aligned) in said.items()
         if share > own_share and rivals.wordings[number].card != card
     ]
     if not others:
