@@ -10,6 +10,8 @@ senses people mostly mean:
 - ``a`` lines, antonym pairs: WordNet's antonym links between words, in every sense (an
   opposite must never match, so here more is safer), and an adjective cluster's satellites
   opposite the other head ("quick" against "slow");
+- ``d`` lines, word families: forms WordNet derives from one another ("accurate",
+  "accuracy"), common words beginning alike;
 - ``n`` lines: words that can be nouns, and ``j`` lines: words that can be adjectives, to
   tell a modifier ("lower") from the word it modifies ("throughput").
 
@@ -110,6 +112,24 @@ def derive(folder: Path) -> tuple[list[list[str]], set[tuple[str, str]], set[str
                     for b in other_side:
                         if a != b and common(a, ANTONYM_MIN_ZIPF) and common(b, ANTONYM_MIN_ZIPF):
                             antonyms.add((min(a, b), max(a, b)))
+    # derivationally related forms ("+"), attributes ("="), pertainyms ("\\"): "accuracy" /
+    # "accurate", "computationally" / "computational"
+    related: dict[str, set[str]] = {}
+    for lemmas, pointers, _ in synsets.values():
+        for symbol, target, target_pos, source_number, target_number in pointers:
+            if symbol not in ("+", "=", "\\"):
+                continue
+            other = synsets[f"{target_pos}{target}"][0]
+            sources = [lemmas[source_number - 1]] if source_number else lemmas
+            targets = [other[target_number - 1]] if target_number else other
+            for a in sources:
+                for b in targets:
+                    pair = (min(a, b), max(a, b))
+                    alike = a != b and a[:3] == b[:3] and pair not in antonyms
+                    if alike and common(a) and common(b):
+                        related.setdefault(a, set()).add(b)
+                        related.setdefault(b, set()).add(a)
+    families = {tuple(sorted({word, *others})) for word, others in related.items()}
     opposed = {word for pair in antonyms for word in pair}
     clean: list[list[str]] = []
     for group in sorted(groups):
@@ -123,7 +143,7 @@ def derive(folder: Path) -> tuple[list[list[str]], set[tuple[str, str]], set[str
             clean.append(kept)
     nouns = {lemma for lemma in index["n"] if common(lemma)}
     adjectives = {lemma for lemma in index["a"] if common(lemma)}
-    return clean, antonyms, nouns, adjectives
+    return clean, antonyms, nouns, adjectives, sorted(families)
 
 
 def main() -> int:
@@ -132,13 +152,15 @@ def main() -> int:
     root = Path(__file__).resolve().parents[1]
     parser.add_argument("--out", type=Path, default=root / "bot/core/wordnet.tsv")
     args = parser.parse_args()
-    groups, antonyms, nouns, adjectives = derive(args.wordnet)
+    groups, antonyms, nouns, adjectives, families = derive(args.wordnet)
     lines = [
         "# Derived once from WordNet 3.0 by tools/derive_wordnet.py (WordNet 3.0 license,",
-        "# Princeton University). s: synonyms; a: antonyms; n: nouns; j: adjectives.",
+        "# Princeton University). s: synonyms; a: antonyms; d: word families; n: nouns;",
+        "# j: adjectives.",
     ]
     lines += ["s\t" + " ".join(group) for group in groups]
     lines += [f"a\t{a}\t{b}" for a, b in sorted(antonyms)]
+    lines += ["d\t" + " ".join(family) for family in families]
     for kind, words in (("n", sorted(nouns)), ("j", sorted(adjectives))):
         for start in range(0, len(words), 12):
             lines.append(f"{kind}\t" + " ".join(words[start : start + 12]))
@@ -147,6 +169,7 @@ def main() -> int:
     print(f"antonym_pairs: {len(antonyms)}")
     print(f"nouns: {len(nouns)}")
     print(f"adjectives: {len(adjectives)}")
+    print(f"word_families: {len(families)}")
     return 0
 
 

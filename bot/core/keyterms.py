@@ -26,6 +26,7 @@ from bot.core.lexicon import (
     CONJUNCTIONS,
     NOUNS,
     STOPWORDS,
+    WORD_FAMILIES,
 )
 from bot.core.textnorm import (
     Token,
@@ -619,7 +620,7 @@ def _finish(
     skeletons: dict[str, list[tuple[int, int]]] = {}
     synonyms: dict[int, list[int]] = {}
     for term_id, term in enumerate(terms):
-        for key in term.keys:
+        for key in term.keys | _family_keys(term):
             index.setdefault(key, []).append(term_id)
             if len(key) >= SQUEEZE_MIN_LENGTH and key.isalpha():
                 _add(squeezed, squeeze(key), term_id)
@@ -752,6 +753,16 @@ def _acronyms(
                         ):
                             found.setdefault(acronym, ids)
     return found
+
+
+def _family_keys(term: Term) -> frozenset[str]:
+    """Keys of the other forms of a one-word term's word ("accurate", "accurately" for
+    "accuracy"): the same word said as another part of speech."""
+    label = term.label.casefold()
+    if not label.isalpha():
+        return frozenset()
+    related = WORD_FAMILIES.get(label, frozenset())
+    return frozenset(key for word in related for key in (word, stem(word))) - term.keys
 
 
 def _by_pair(

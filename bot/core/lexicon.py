@@ -502,7 +502,11 @@ AFFIRMING_VERBS = frozenset("can could is are does do will would may works possi
 
 
 def _wordnet_table() -> tuple[
-    tuple[str, ...], frozenset[tuple[str, str]], frozenset[str], frozenset[str]
+    tuple[str, ...],
+    frozenset[tuple[str, str]],
+    frozenset[str],
+    frozenset[str],
+    dict[str, frozenset[str]],
 ]:
     """Synonym groups, antonym pairs and nouns of common English words, from WordNet.
 
@@ -514,6 +518,7 @@ def _wordnet_table() -> tuple[
     antonyms: set[tuple[str, str]] = set()
     nouns: set[str] = set()
     adjectives: set[str] = set()
+    families: dict[str, set[str]] = {}
     for line in (raw or b"").decode("utf-8").splitlines():
         kind, _, rest = line.partition("\t")
         if kind == "s":
@@ -525,10 +530,21 @@ def _wordnet_table() -> tuple[
             nouns.update(rest.split())
         elif kind == "j":
             adjectives.update(rest.split())
-    return tuple(groups), frozenset(antonyms), frozenset(nouns), frozenset(adjectives)
+        elif kind == "d":
+            family = rest.split()
+            for word in family:
+                families.setdefault(word, set()).update(w for w in family if w != word)
+    return (
+        tuple(groups),
+        frozenset(antonyms),
+        frozenset(nouns),
+        frozenset(adjectives),
+        {word: frozenset(others) for word, others in families.items()},
+    )
 
 
 #: WordNet's synonym groups (each word's most frequent sense, see tools/derive_wordnet.py), its
-#: antonym pairs (sorted pairs: an opposite never matches), words that can be nouns, and words
-#: that can be adjectives.
-WORDNET_SYNONYMS, WORDNET_ANTONYMS, NOUNS, ADJECTIVES = _wordnet_table()
+#: antonym pairs (sorted pairs: an opposite never matches), words that can be nouns, words
+#: that can be adjectives, and each word's family (forms derived from it: "accuracy" for
+#: "accurate").
+WORDNET_SYNONYMS, WORDNET_ANTONYMS, NOUNS, ADJECTIVES, WORD_FAMILIES = _wordnet_table()
