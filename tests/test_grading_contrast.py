@@ -218,3 +218,22 @@ def test_a_card_graded_alone_still_aligns() -> None:
         id="alone", question="What is a tensor?", points=[Point("a multi-dimensional array")]
     )
     assert alignment(card, "a multi-dimensional array") > alignment(card, "a list")
+
+
+FORMS = make_deck(
+    ("metric", "What matters most for a classifier?", ["accuracy"]),
+    ("habit", "What should a reviewer show?", ["tolerance"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "credited"),
+    [
+        ("metric", "how accurate it is", True),
+        ("metric", "how accurately it predicts", True),
+        ("metric", "how inaccurate it is", False),  # the antonym is no form of the word
+        ("habit", "be tolerant", True),
+    ],
+)
+def test_other_forms_of_a_word_earn_it(card_id: str, answer: str, credited: bool) -> None:
+    assert grade(FORMS[card_id], answer).points[0].matched is credited
