@@ -237,3 +237,25 @@ FORMS = make_deck(
 )
 def test_other_forms_of_a_word_earn_it(card_id: str, answer: str, credited: bool) -> None:
     assert grade(FORMS[card_id], answer).points[0].matched is credited
+
+
+COMPOUNDS = make_deck(
+    ("robust", "What makes a network protocol robust?", ["fault-tolerance"]),
+    ("speed", "What makes a cache fast?", ["memory-locality"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "credited"),
+    [
+        ("robust", "it tolerates faults", True),  # the compound's words apart, other forms
+        ("robust", "faults are tolerated", True),
+        ("robust", "it has faults", False),
+        ("speed", "locality of memory accesses", True),
+        ("speed", "memory", False),
+    ],
+)
+def test_a_hyphen_compound_said_in_other_words_order_earns_it(
+    card_id: str, answer: str, credited: bool
+) -> None:
+    assert grade(COMPOUNDS[card_id], answer).points[0].matched is credited

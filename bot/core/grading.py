@@ -130,6 +130,8 @@ EVIDENCE_GAP = 5
 EVIDENCE_JOINER = " … "
 #: A point with at most this many words of its own names one thing: denying one denies it.
 SHORT_POINT_TERMS = 2
+#: The two words of a hyphen compound said apart are at most this many words from each other.
+SPLIT_COMPOUND_REACH = 3
 #: Punctuation that ends a statement, for telling which card's point it states.
 SENTENCE_ENDS = frozenset(".!?;")
 #: Float slack for comparing shares against thresholds.
@@ -405,6 +407,33 @@ def _find_terms(
                     ids = _fuzzy_hits(prepared, (prefix + text,), compounds)
                     if ids:
                         record(ids, i, i, False)
+
+    for term_id, first_keys, second_keys in prepared.split_compounds:
+        if term_id in hits:
+            continue
+        said = [
+            (i, bool(first_keys.intersection(keys)), bool(second_keys.intersection(keys)))
+            for i, token in enumerate(tokens)
+            if not token.stop
+            and (keys := word_keys(token))
+            and (first_keys.intersection(keys) or second_keys.intersection(keys))
+        ]
+        for i, is_first, _ in said:
+            partner = next(
+                (
+                    j
+                    for j, _, is_second in said
+                    if j != i
+                    and (is_second if is_first else True)
+                    and abs(j - i) <= SPLIT_COMPOUND_REACH
+                    and tokens[j].clause == tokens[i].clause
+                ),
+                None,
+            )
+            if is_first and partner is not None:
+                low, high = min(i, partner), max(i, partner)
+                record((term_id,), low, high, tokens[i].negated or tokens[partner].negated)
+                break
 
     if prepared.acronyms and answer:
         for i, token in enumerate(tokens):

@@ -183,6 +183,9 @@ class PreparedCard:
     contrast: _Contrast
     wordings: tuple[tuple[Wording, ...], ...] = ()  # each point's wordings, for alignment
     acronyms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "ps" -> its terms
+    #: hyphen compounds whose two words may be said apart, in any order, in any of their forms
+    #: ("tolerant to errors" for "error-tolerance"): (term id, keys of each word)
+    split_compounds: tuple[tuple[int, frozenset[str], frozenset[str]], ...] = ()
     rivals: Rivals | None = None  # every point of the deck, to tell near misses (alignment)
     card_number: int = -1  # this card's number in ``rivals``
     idf: dict[str, float] | None = None  # the deck's word weights, for aligning statements
@@ -703,6 +706,7 @@ def _finish(
         ),
         wordings=_card_wordings(draft, number, idf),
         acronyms=acronyms,
+        split_compounds=_split_compounds(terms),
         card_number=number,
         idf=idf,
     )
@@ -753,6 +757,34 @@ def _acronyms(
                         ):
                             found.setdefault(acronym, ids)
     return found
+
+
+#: Words of a hyphen compound shorter than this are not read apart ("all-gather", "e2e").
+SPLIT_COMPOUND_MIN_LENGTH = 4
+
+
+def _split_compounds(
+    terms: Sequence[Term],
+) -> tuple[tuple[int, frozenset[str], frozenset[str]], ...]:
+    """Two-word hyphen compounds of the card, each word with the keys of all its forms."""
+    found: list[tuple[int, frozenset[str], frozenset[str]]] = []
+    for term_id, term in enumerate(terms):
+        parts = term.label.casefold().split("-")
+        if len(parts) != 2 or not all(
+            part.isalpha() and len(part) >= SPLIT_COMPOUND_MIN_LENGTH and part not in STOPWORDS
+            for part in parts
+        ):
+            continue
+        first, second = (
+            frozenset(
+                {part, stem(part)}
+                | {key for word in WORD_FAMILIES.get(part, ()) for key in (word, stem(word))}
+            )
+            for part in parts
+        )
+        if not first & second:
+            found.append((term_id, first, second))
+    return tuple(found)
 
 
 def _family_keys(term: Term) -> frozenset[str]:
