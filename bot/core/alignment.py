@@ -41,10 +41,11 @@ class Wording:
 
     card: int  # number of the card in the deck
     point: int  # index of the point on its card
-    keys: tuple[frozenset[str], ...]  # each content word's keys (its synonyms included)
+    keys: tuple[frozenset[str], ...]  # each content word's keys
     negated: tuple[bool, ...]  # the word is said with a "not" ("workers do not wait")
     weights: tuple[float, ...]
     total: float
+    similar: tuple[frozenset[str], ...] = ()  # each word's keys with its synonyms'
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ class Rivals:
     #: (card, point) -> its near twins on other cards: (the twin's text wording, the keys of
     #: the words only the twin says, the keys of the words only this point says)
     twins: dict[tuple[int, int], tuple[Twin, ...]] = field(default_factory=dict)
+    #: card -> the cards whose question asks what one of its points names ("What is data
+    #: parallelism?" for the point "data parallelism"): their answers state that point
+    defining: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 def make_wording(
@@ -70,6 +74,7 @@ def make_wording(
 ) -> Wording | None:
     """A point's wording as weighted content words (None when it has none)."""
     keys: list[frozenset[str]] = []
+    similar: list[frozenset[str]] = []
     negated: list[bool] = []
     weights: list[float] = []
     tokens = tokenize(text)
@@ -77,25 +82,30 @@ def make_wording(
     for token in tokens:
         if token.stop:
             continue
-        word_keys = frozenset(answer_keys(token)) | expand(token)
+        word_keys = frozenset(answer_keys(token))
         if word_keys in keys:
             continue
         keys.append(word_keys)
+        similar.append(word_keys | expand(token))
         negated.append(token.negated)
         weights.append(weigh(token))
     if not keys:
         return None
-    return Wording(card, point, tuple(keys), tuple(negated), tuple(weights), sum(weights))
+    return Wording(
+        card, point, tuple(keys), tuple(negated), tuple(weights), sum(weights), tuple(similar)
+    )
 
 
-def build_rivals(wordings: Iterable[Wording]) -> Rivals:
+def build_rivals(wordings: Iterable[Wording], questions: Sequence[frozenset[str]] = ()) -> Rivals:
     """Index wordings by their words' keys and polarity."""
     listed = tuple(wordings)
     by_key: dict[tuple[str, bool], list[tuple[int, int]]] = {}
     by_point: dict[tuple[int, int], list[int]] = {}
     for number, said in enumerate(listed):
         by_point.setdefault((said.card, said.point), []).append(number)
-        for word, (keys, negated) in enumerate(zip(said.keys, said.negated, strict=True)):
+        for word, (keys, negated) in enumerate(
+            zip(said.similar or said.keys, said.negated, strict=True)
+        ):
             for key in keys:
                 by_key.setdefault((key, negated), []).append((number, word))
     return Rivals(
@@ -108,7 +118,23 @@ def build_rivals(wordings: Iterable[Wording]) -> Rivals:
             if _denied_only([listed[number] for number in numbers])
         ),
         _twins(listed, by_point),
+        _defining(listed, by_point, questions),
     )
+
+
+def _defining(
+    wordings: Sequence[Wording],
+    by_point: dict[tuple[int, int], list[int]],
+    questions: Sequence[frozenset[str]],
+) -> dict[int, frozenset[int]]:
+    """card -> the other cards whose question names one of its points, every word of it."""
+    found: dict[int, set[int]] = {}
+    for (card, _), numbers in by_point.items():
+        named = wordings[numbers[0]].keys
+        for other, asked in enumerate(questions):
+            if other != card and all(keys & asked for keys in named):
+                found.setdefault(card, set()).add(other)
+    return {card: frozenset(others) for card, others in found.items()}
 
 
 #: Two points' texts are near twins when at least this share of their words is shared.
@@ -173,17 +199,19 @@ def index_words(words: Said) -> Index:
 
 
 def _align(
-    said: Wording, index: Index, given: frozenset[str] = frozenset()
+    said: Wording, index: Index, given: frozenset[str] = frozenset(), similar: bool = False
 ) -> tuple[float, set[int]]:
     """(share of the wording's weight found in the statement, positions that align with it).
 
     A word aligns with a word of the same keys said the same way round (both denied or not).
-    Words in ``given`` (the question's) are left out of the wording.
+    Words in ``given`` (the question's) are left out of the wording; ``similar`` lets a word
+    align through its synonyms too.
     """
     covered = 0.0
     total = said.total
     aligned: set[int] = set()
-    for keys, negated, weight in zip(said.keys, said.negated, said.weights, strict=True):
+    words = said.similar if similar and said.similar else said.keys
+    for keys, negated, weight in zip(words, said.negated, said.weights, strict=True):
         if given and not given.isdisjoint(keys):
             total -= weight
             continue
@@ -265,7 +293,7 @@ def two_way(
     for said_ways, weight, share in zip(wordings, point_weights, found, strict=True):
         best = share
         for said in said_ways:
-            coverage, positions = _align(said, index, given)
+            coverage, positions = _align(said, index, given, similar=True)
             best = max(best, coverage)
             aligned |= positions
         covered += weight * min(best, 1.0)
@@ -327,13 +355,15 @@ def outshone(
     own_positions: set[int],
     own_share: float,
     qualifier: Callable[[Token], bool],
+    asked: frozenset[str] = frozenset(),
 ) -> bool:
     """True when another card's point states this statement better than this point does.
 
     ``own_positions`` are the statement's positions where the grader found the card's words
     (fuzzily or through synonyms too); ``own_share`` how much of the point it found;
     ``qualifier`` tells words that only qualify another ("full"), which alone make no other
-    claim. The question's words count here: saying them ties the statement to this card.
+    claim, and ``asked`` holds the keys of this card's question, whose words make none either.
+    The question's words count here: saying them ties the statement to this card.
     """
     words, tokens, total = statement.words, statement.tokens, statement.total
     if not words:
@@ -355,10 +385,13 @@ def outshone(
             or (only_mine and share >= 1.0)  # the twin in full, without this point's own word
         ):
             return True
+    defining = rivals.defining.get(card, frozenset())
     others = [
         (number, share, aligned)
         for number, (share, aligned) in said.items()
-        if share > own_share and rivals.wordings[number].card != card
+        if share > own_share
+        and rivals.wordings[number].card != card
+        and rivals.wordings[number].card not in defining
     ]
     if not others:
         return False  # no other card's point is stated more fully here
@@ -373,8 +406,11 @@ def outshone(
     for _, share, aligned in others:
         if share <= own_recall:
             continue
-        if all(qualifier(tokens[position]) for position in aligned - own_aligned):
-            continue  # it adds only a qualifier ("full") to what this point says
+        if all(
+            qualifier(tokens[position]) or not asked.isdisjoint(answer_keys(tokens[position]))
+            for position in aligned - own_aligned
+        ):
+            continue  # it adds only a qualifier ("full") or the question's words
         precision = sum(weight_of[position] for position in aligned) / total
         if _f1(share, precision) > own_f1 + RIVAL_MARGIN:
             return True

@@ -1206,6 +1206,7 @@ def _taken_by_rivals(
             card_words.intersection(positions),
             share,
             lambda token: is_adjective(token.text),
+            prepared.question.keys,
         ):
             taken.update(positions)
     return taken

@@ -217,6 +217,7 @@ class _Registry(dict[tuple, int]):
         self.phrases: dict[str, tuple[list[int], list[int]]] = {}
         self.modifiers: set[int] = set()  # terms said right before a word they modify
         self.heads: set[int] = set()  # terms said as the word modified, or alone
+        self.modified: dict[int, set[str]] = {}  # modifier -> keys of the words it modifies
 
 
 def word_keys(token: Token) -> tuple[str, ...]:
@@ -339,9 +340,12 @@ def _new_phrase_terms(
                 )
             )
         term_id = registry[signature]
-        (registry.modifiers if _modifies(group, following[id(group[0])]) else registry.heads).add(
-            term_id
-        )
+        modified = following[id(group[0])]
+        if _modifies(group, modified):
+            registry.modifiers.add(term_id)
+            registry.modified.setdefault(term_id, set()).update(word_keys(modified[0]))
+        else:
+            registry.heads.add(term_id)
         if term_id not in ids:
             ids.append(term_id)
             statements.append(statement_of[id(group[0])])
@@ -579,7 +583,20 @@ def _finish(
             weight *= SHARED_WEIGHT
         return weight
 
-    modifiers = frozenset(draft.registry.modifiers - draft.registry.heads)
+    registry = draft.registry
+
+    def modifiers_of(point_index: int) -> frozenset[int]:
+        """The point's adjectives, but for those that tell it from a sibling point that says
+        the same noun ("forward" in "forward pass" / "backward pass")."""
+        return frozenset(
+            term_id
+            for term_id in registry.modifiers - registry.heads
+            if not any(
+                key_points.get(key, set()) - {point_index}
+                for key in registry.modified.get(term_id, ())
+            )
+        )
+
     points: list[PreparedPoint] = []
     for point_index, (sets, polarity) in enumerate(zip(draft.sets, draft.polarities, strict=True)):
         prepared_sets: list[_TermSet] = []
@@ -606,7 +623,7 @@ def _finish(
                     own,
                     any(own),
                     tuple(zip(ids, weights, questions, own, strict=True)),
-                    frozenset(ids) & modifiers,
+                    frozenset(ids) & (modifiers := modifiers_of(point_index)),
                     frozenset(
                         i
                         for i, question in zip(ids, questions, strict=True)
@@ -841,7 +858,8 @@ def prepare_cards(cards: Iterable[Card]) -> None:
     idf[""] = 1.0 + math.log(total + 1)  # a word no card uses
     prepared = [_finish(draft, idf, deck_terms, number) for number, draft in enumerate(drafts)]
     rivals = build_rivals(
-        said for card in prepared for wordings in card.wordings for said in wordings
+        (said for card in prepared for wordings in card.wordings for said in wordings),
+        [draft.question.keys for draft in drafts],
     )
     for draft, card in zip(drafts, prepared, strict=True):
         draft.card.cache[_PREPARED_KEY] = dataclasses.replace(card, rivals=rivals)
