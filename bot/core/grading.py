@@ -28,12 +28,13 @@ work (key terms, weights, contrast with sibling points and cards) is done once b
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
 
+from bot.core.alignment import Statement, answer_keys, outshone, statement_words, two_way
 from bot.core.cards import Card, Point
 from bot.core.keyterms import (
     EAGER_PREPARE_MAX_CARDS,
@@ -47,6 +48,7 @@ from bot.core.keyterms import (
     PreparedPoint,
     Question,
     Term,
+    is_adjective,
     join_key,
     joins,
     neighbours,
@@ -77,10 +79,13 @@ from bot.core.textnorm import (
     SYNONYM_WORDS,
     Token,
     comparative,
+    informativeness,
     mark_negations,
+    opposed,
     phrasal_groups,
     squeeze,
     synonym_groups,
+    synonyms_of,
     tokenize,
 )
 
@@ -88,6 +93,7 @@ __all__ = [
     "EAGER_PREPARE_MAX_CARDS",
     "Grade",
     "PointGrade",
+    "alignment",
     "grade",
     "prepare_cards",
     "prepare_deck",
@@ -124,6 +130,10 @@ EVIDENCE_GAP = 5
 EVIDENCE_JOINER = " … "
 #: A point with at most this many words of its own names one thing: denying one denies it.
 SHORT_POINT_TERMS = 2
+#: The two words of a hyphen compound said apart are at most this many words from each other.
+SPLIT_COMPOUND_REACH = 3
+#: Punctuation that ends a statement, for telling which card's point it states.
+SENTENCE_ENDS = frozenset(".!?;")
 #: Float slack for comparing shares against thresholds.
 EPSILON = 1e-9
 
@@ -226,7 +236,7 @@ def _close(word: str, form: str, prefix: bool = True) -> bool:
     if OSA.distance(word, form, score_cutoff=allowed) > allowed:
         return False
     longer, shorter = (word, form) if len(word) > len(form) else (form, word)
-    return not _negates(longer, shorter)
+    return not _negates(longer, shorter) and not opposed(word, form)  # "increase"/"decrease"
 
 
 def _fuzzy_hits(
@@ -337,8 +347,13 @@ def _begins_longer_key(prepared: PreparedCard, head: str) -> bool:
     return known
 
 
-def _find_terms(prepared: PreparedCard, tokens: Sequence[Token]) -> dict[int, list[_Hit]]:
-    """Every card term found in the answer: where, whether negated, whether echoed."""
+def _find_terms(
+    prepared: PreparedCard, tokens: Sequence[Token], answer: str = ""
+) -> dict[int, list[_Hit]]:
+    """Every card term found in the answer: where, whether negated, whether echoed.
+
+    A word written in capitals ("PS", "MP") may be the initials of a run of the card's words
+    ("parameter server", "model parallelism"), even when it also spells a common word."""
     hits: dict[int, list[_Hit]] = {}
     index = prepared.index
     echo = _echoes(prepared.question, tokens)
@@ -392,6 +407,39 @@ def _find_terms(prepared: PreparedCard, tokens: Sequence[Token]) -> dict[int, li
                     ids = _fuzzy_hits(prepared, (prefix + text,), compounds)
                     if ids:
                         record(ids, i, i, False)
+
+    for term_id, first_keys, second_keys in prepared.split_compounds:
+        if term_id in hits:
+            continue
+        said = [
+            (i, bool(first_keys.intersection(keys)), bool(second_keys.intersection(keys)))
+            for i, token in enumerate(tokens)
+            if not token.stop
+            and (keys := word_keys(token))
+            and (first_keys.intersection(keys) or second_keys.intersection(keys))
+        ]
+        for i, is_first, _ in said:
+            partner = next(
+                (
+                    j
+                    for j, _, is_second in said
+                    if j != i
+                    and (is_second if is_first else True)
+                    and abs(j - i) <= SPLIT_COMPOUND_REACH
+                    and tokens[j].clause == tokens[i].clause
+                ),
+                None,
+            )
+            if is_first and partner is not None:
+                low, high = min(i, partner), max(i, partner)
+                record((term_id,), low, high, tokens[i].negated or tokens[partner].negated)
+                break
+
+    if prepared.acronyms and answer:
+        for i, token in enumerate(tokens):
+            raw = answer[token.start : token.end]
+            if raw.isupper() and raw.isalpha() and token.text in prepared.acronyms:
+                record(prepared.acronyms[token.text], i, i, token.negated)
 
     # Glued neighbours: "all gather" -> "allgather". Only windows whose first word begins a
     # longer key of the card are built, which skips almost all of them.
@@ -616,6 +664,11 @@ def _grade_point(
             elif seen.fresh if is_question else True:
                 contradicted = True  # said only the other way round: "the data, not the model"
         share = covered / term_set.total if term_set.total else 0.0
+        # A word that only qualifies another ("lower" in "lower throughput") earns nothing
+        # without the word it qualifies: "lower accuracy" is not "lower throughput".
+        headless = bool(term_set.modifiers) and not any(
+            entry[1] in term_set.heads for entry in found
+        )
         # A one-word answer earns a wording of several words only when that word carries most
         # of its weight: "second" alone is not "requests per second", but "cleaning" is "clean
         # data". In a sentence, one word may do ("samples ... per unit of time").
@@ -629,6 +682,7 @@ def _grade_point(
             and own_found
             and (term_set.has_own or not missed_shared)
             and not denied
+            and not (headless and term_set.heads)
         )
         if (credited, share) > (best[0], best[1]):
             found.sort(key=lambda entry: -entry[0])
@@ -990,7 +1044,7 @@ def grade(card: Card, answer: str) -> Grade:
     text = answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else ""
     tokens = tokenize(text)
     mark_negations(tokens, prepared.question.framing)
-    hits = _find_terms(prepared, tokens)
+    hits = _find_terms(prepared, tokens, text)
     if _is_keyword_dump(prepared, tokens, hits):
         hits = {}
     reply = (
@@ -1007,8 +1061,9 @@ def grade(card: Card, answer: str) -> Grade:
         barred = barred or {}
         for point_index, positions in crossed.items():
             barred.setdefault(point_index, set()).update(positions)
-    points = tuple(
-        _grade_point(
+
+    def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
+        return _grade_point(
             i,
             point,
             prepared,
@@ -1020,7 +1075,138 @@ def grade(card: Card, answer: str) -> Grade:
             reply,
             bare_word,
         )
+
+    points = [
+        grade_point(i, point, plan)
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True))
-    )
+    ]
+    if prepared.rivals is not None:
+        statements = _statements(tokens)
+        read: dict[int, Any] = {}  # statement number -> Statement; -1: the card's words
+        for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True)):
+            if not points[i].matched or plan.polarity is not None:
+                continue
+            taken = _taken_by_rivals(
+                prepared, tokens, hits, i, points[i].similarity, statements, read
+            )
+            if taken:
+                barred = barred or {}
+                barred.setdefault(i, set()).update(taken)
+                points[i] = grade_point(i, point, plan)
     score, verdict = verdict_for(card, [point.matched for point in points])
-    return Grade(card.id, answer, score, verdict, points)
+    return Grade(card.id, answer, score, verdict, tuple(points))
+
+
+def alignment(card: Card, answer: str) -> float:
+    """How well an answer and the card's points align both ways, 0..1: how much of each point
+    it covers (the grader's share found, or the point's words said) and how much of the answer
+    aligns with some point (Sultan et al. 2016; see ``bot.core.alignment.two_way``). A finer
+    measure than ``Grade.score`` of how much of the card an answer says, for ranking answers
+    against a teacher's marks; it credits nothing and gives no verdict."""
+    graded = grade(card, answer)
+    prepared = prepared_card(card)
+    tokens = tokenize(answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else "")
+    mark_negations(tokens, prepared.question.framing)
+    hits = _find_terms(prepared, tokens, answer)
+    words = [
+        (position, keys | synonyms_of(tokens[position].text, tokens[position].stem), denied)
+        for position, keys, denied in statement_words(
+            tokens, range(len(tokens)), prepared.question.keys
+        )
+    ]
+    weigh = _weigher(prepared)
+    weight_of = {position: weigh(tokens[position]) for position, _, _ in words}
+    matched = {
+        position
+        for term_hits in hits.values()
+        for hit in term_hits
+        if not hit.echo
+        for position in range(hit.first, hit.last + 1)
+    }
+    return round(
+        two_way(
+            prepared.wordings,
+            [point.weight for point in graded.points],
+            [point.similarity for point in graded.points],
+            words,
+            weight_of,
+            matched,
+            prepared.question.keys,
+        ),
+        4,
+    )
+
+
+def _weigher(prepared: PreparedCard) -> Callable[[Token], float]:
+    """How much an answer word tells: its rarity in the deck and in English."""
+    idf = prepared.idf or {}
+    unseen = idf.get("", 1.0)
+
+    def weigh(token: Token) -> float:
+        rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
+        return rarity * informativeness(token.text)
+
+    return weigh
+
+
+def _statements(tokens: Sequence[Token]) -> list[int]:
+    """The number of the statement each token is in: sentences, cut at ".", "!", "?", ";"."""
+    numbers: list[int] = []
+    number = 0
+    for index, token in enumerate(tokens):
+        if index and token.clause != tokens[index - 1].clause and token.after in SENTENCE_ENDS:
+            number += 1
+        numbers.append(number)
+    return numbers
+
+
+def _taken_by_rivals(
+    prepared: PreparedCard,
+    tokens: Sequence[Token],
+    hits: dict[int, list[_Hit]],
+    point: int,
+    share: float,
+    statements: list[int],
+    read: dict[int, Any],
+) -> set[int]:
+    """Positions of the answer's statements that state another card's point better than this
+    one (see ``bot.core.alignment``): the point earns nothing there. ``statements`` numbers
+    each token's statement; ``read`` remembers what was read for other points."""
+    rivals = prepared.rivals
+    if share >= 1.0 and (prepared.card_number, point) not in rivals.denied_only:
+        return set()  # stated in full: no other point can be stated more fully
+    card_words = read.get(-1)
+    if card_words is None:  # words of any point of the card said its way: an answer lists all
+        terms = prepared.terms
+        card_words = read[-1] = {
+            position
+            for term_id, term_hits in hits.items()
+            for hit in term_hits
+            if terms[term_id].either or hit.negated == terms[term_id].negated
+            for position in range(hit.first, hit.last + 1)
+        }
+    own = {
+        position
+        for term_id in prepared.contrast.point_terms[point]
+        for hit in hits.get(term_id, ())
+        for position in range(hit.first, hit.last + 1)
+    }
+    taken: set[int] = set()
+    for number in sorted({statements[position] for position in own}):
+        statement = read.get(number)
+        positions = [i for i, said in enumerate(statements) if said == number]
+        if statement is None:
+            statement = Statement(tokens, positions, frozenset(), _weigher(prepared))
+            read[number] = statement
+        if outshone(
+            rivals,
+            prepared.card_number,
+            point,
+            statement,
+            card_words.intersection(positions),
+            share,
+            lambda token: is_adjective(token.text),
+            prepared.question.keys,
+        ):
+            taken.update(positions)
+    return taken

@@ -13,19 +13,27 @@ builds it on first use).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from bot.core.alignment import Rivals, Wording, answer_keys, build_rivals, make_wording
 from bot.core.cards import Card, Deck, Point
 from bot.core.lexicon import (
+    ADJECTIVES,
     CONJUNCTIONS,
+    NOUNS,
+    STOPWORDS,
+    WORD_FAMILIES,
 )
 from bot.core.textnorm import (
     Token,
     antonym_side_of,
+    common_zipf,
     cue_length,
+    informativeness,
     mark_negations,
     opposites_of,
     squeeze,
@@ -67,7 +75,7 @@ _SEGMENT_RE = re.compile(r"[,;]\s+")
 _VOWELS_RE = re.compile(r"[aeiou]")
 _PREPARED_KEY = "grading"
 GLOSSARY_SOURCE = "glossary:"
-_PREPARED_VERSION = 3
+_PREPARED_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,8 @@ class _TermSet:
     own: tuple[bool, ...]  # the point's own terms: not the question's, a sibling's, optional
     has_own: bool  # any of them
     entries: tuple[tuple[int, float, bool, bool], ...] = ()  # (term, weight, question, own)
+    modifiers: frozenset[int] = frozenset()  # terms that only qualify another ("lower")
+    heads: frozenset[int] = frozenset()  # terms such a word qualifies, not the question's
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +181,14 @@ class PreparedCard:
     question: Question
     deck_terms: frozenset[str]  # distinctive keys of the whole deck (shared, not copied)
     contrast: _Contrast
+    wordings: tuple[tuple[Wording, ...], ...] = ()  # each point's wordings, for alignment
+    acronyms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "ps" -> its terms
+    #: hyphen compounds whose two words may be said apart, in any order, in any of their forms
+    #: ("tolerant to errors" for "error-tolerance"): (term id, keys of each word)
+    split_compounds: tuple[tuple[int, frozenset[str], frozenset[str]], ...] = ()
+    rivals: Rivals | None = None  # every point of the deck, to tell near misses (alignment)
+    card_number: int = -1  # this card's number in ``rivals``
+    idf: dict[str, float] | None = None  # the deck's word weights, for aligning statements
     fuzzy_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
     head_cache: dict[str, bool] = field(default_factory=dict)
     word_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
@@ -197,6 +215,9 @@ class _Registry(dict[tuple, int]):
     def __init__(self) -> None:
         super().__init__()
         self.phrases: dict[str, tuple[list[int], list[int]]] = {}
+        self.modifiers: set[int] = set()  # terms said right before a word they modify
+        self.heads: set[int] = set()  # terms said as the word modified, or alone
+        self.modified: dict[int, set[str]] = {}  # modifier -> keys of the words it modifies
 
 
 def word_keys(token: Token) -> tuple[str, ...]:
@@ -287,7 +308,10 @@ def _new_phrase_terms(
             number += 1
         statement_of[id(token)] = number
     ids: list[int] = []
-    for group in _groups(tokens):
+    groups = _groups(tokens)
+    after = [*groups[1:], []]
+    following = {id(group[0]): later for group, later in zip(groups, after, strict=True)}
+    for group in groups:
         alternatives: list[list[Token]] = [[]]
         for token in group:
             if token.link == "/" and alternatives[-1]:
@@ -316,10 +340,42 @@ def _new_phrase_terms(
                 )
             )
         term_id = registry[signature]
+        modified = following[id(group[0])]
+        if _modifies(group, modified):
+            registry.modifiers.add(term_id)
+            registry.modified.setdefault(term_id, set()).update(word_keys(modified[0]))
+        else:
+            registry.heads.add(term_id)
         if term_id not in ids:
             ids.append(term_id)
             statements.append(statement_of[id(group[0])])
     return ids
+
+
+def _modifies(group: Sequence[Token], following: Sequence[Token]) -> bool:
+    """True for an adjective right before the noun it qualifies ("lower throughput",
+    "sequential dependencies"): it says nothing without that noun. A word WordNet knows as an
+    adjective and never as a noun, before a content word of its clause that is neither an
+    adjective nor an adverb."""
+    if not following or following[0].stop or following[0].clause != group[-1].clause:
+        return False
+    word, noun = group[-1], following[0]
+    if word.stop or not is_adjective(word.text):
+        return False
+    return not is_adjective(noun.text) and not noun.text.endswith("ly")
+
+
+def is_adjective(word: str) -> bool:
+    """An adjective that is no common noun, or the comparative of one ("lower", "bigger")."""
+    if word in ADJECTIVES and word not in NOUNS:
+        return True
+    for ending in ("er", "est"):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            base = word[: -len(ending)]
+            for guess in (base, base[:-1], base + "e", base[:-1] + "y"):  # bigg-er, easi-er
+                if guess in ADJECTIVES:
+                    return True
+    return False
 
 
 def _polarity(point: Point) -> str | None:
@@ -499,7 +555,10 @@ def neighbours(tokens: Sequence[Token], position: int, across_colon: bool = Fals
 
 
 def _finish(
-    draft: _Draft, idf: dict[str, float] | None, deck_terms: frozenset[str] = frozenset()
+    draft: _Draft,
+    idf: dict[str, float] | None,
+    deck_terms: frozenset[str] = frozenset(),
+    number: int = -1,
 ) -> PreparedCard:
     """Weigh a draft's terms (IDF, question and sibling demotion) and index them."""
     terms = draft.terms
@@ -523,6 +582,20 @@ def _finish(
         if shared(term, point_index):
             weight *= SHARED_WEIGHT
         return weight
+
+    registry = draft.registry
+
+    def modifiers_of(point_index: int) -> frozenset[int]:
+        """The point's adjectives, but for those that tell it from a sibling point that says
+        the same noun ("forward" in "forward pass" / "backward pass")."""
+        return frozenset(
+            term_id
+            for term_id in registry.modifiers - registry.heads
+            if not any(
+                key_points.get(key, set()) - {point_index}
+                for key in registry.modified.get(term_id, ())
+            )
+        )
 
     points: list[PreparedPoint] = []
     for point_index, (sets, polarity) in enumerate(zip(draft.sets, draft.polarities, strict=True)):
@@ -550,6 +623,12 @@ def _finish(
                     own,
                     any(own),
                     tuple(zip(ids, weights, questions, own, strict=True)),
+                    frozenset(ids) & (modifiers := modifiers_of(point_index)),
+                    frozenset(
+                        i
+                        for i, question in zip(ids, questions, strict=True)
+                        if i not in modifiers and not question and not terms[i].optional
+                    ),
                 )
             )
         points.append(PreparedPoint(polarity, tuple(prepared_sets)))
@@ -561,7 +640,7 @@ def _finish(
     skeletons: dict[str, list[tuple[int, int]]] = {}
     synonyms: dict[int, list[int]] = {}
     for term_id, term in enumerate(terms):
-        for key in term.keys:
+        for key in term.keys | _family_keys(term):
             index.setdefault(key, []).append(term_id)
             if len(key) >= SQUEEZE_MIN_LENGTH and key.isalpha():
                 _add(squeezed, squeeze(key), term_id)
@@ -576,6 +655,14 @@ def _finish(
                 skeletons.setdefault(bare, []).append((term_id, len(form)))
             if " " in term.label or "-" in term.label:
                 compounds.append((form, term_id))
+    acronyms = {
+        acronym: ids
+        for acronym, ids in _acronyms(draft.card, index, draft.question).items()
+        if acronym not in index
+    }
+    for acronym, ids in acronyms.items():
+        if common_zipf(acronym) < ACRONYM_MAX_ZIPF:
+            index[acronym] = list(ids)
     question_terms = frozenset(
         term_id for term_id, term in enumerate(terms) if term.keys & draft.question.keys
     )
@@ -634,7 +721,97 @@ def _finish(
             frozenset(term_id for point_partners in partners for term_id in point_partners),
             own_terms,
         ),
+        wordings=_card_wordings(draft, number, idf),
+        acronyms=acronyms,
+        split_compounds=_split_compounds(terms),
+        card_number=number,
+        idf=idf,
     )
+
+
+#: Acronyms are read for runs of this many consecutive words of a wording.
+ACRONYM_WORDS = (2, 3, 4)
+#: An acronym that is this common an English word (Zipf frequency) is read as that word.
+ACRONYM_MAX_ZIPF = 4.0
+
+
+def _acronyms(
+    card: Card, index: dict[str, list[int]], question: Question
+) -> dict[str, tuple[int, ...]]:
+    """Initials of words said side by side in a wording, standing for all of them ("DP" for
+    "data parallelism", "PS" for "parameter server"); written in lower case, only those that
+    spell no common word are read (see ACRONYM_MAX_ZIPF). Never a word of the question."""
+    found: dict[str, tuple[int, ...]] = {}
+    for point in card.points:
+        for text in (point.text, *point.aliases):
+            tokens = tokenize(text)
+            runs: list[list[Token]] = []
+            for position, token in enumerate(tokens):
+                glued = position and token.clause == tokens[position - 1].clause
+                if token.stop or not token.text[:1].isalpha():
+                    runs.append([])
+                elif glued and runs and runs[-1] and token.link == " ":
+                    runs[-1].append(token)
+                elif not (glued and token.link != " "):  # a hyphen compound is one word
+                    runs.append([token])
+            for run in runs:
+                for width in ACRONYM_WORDS:
+                    for start in range(len(run) - width + 1):
+                        words = run[start : start + width]
+                        acronym = "".join(token.text[0] for token in words)
+                        ids = tuple(
+                            dict.fromkeys(
+                                term_id
+                                for token in words
+                                for key in word_keys(token)[:1]
+                                for term_id in index.get(key, ())
+                            )
+                        )
+                        if (
+                            len(ids) >= width
+                            and acronym not in STOPWORDS
+                            and acronym not in question.keys
+                        ):
+                            found.setdefault(acronym, ids)
+    return found
+
+
+#: Words of a hyphen compound shorter than this are not read apart ("all-gather", "e2e").
+SPLIT_COMPOUND_MIN_LENGTH = 4
+
+
+def _split_compounds(
+    terms: Sequence[Term],
+) -> tuple[tuple[int, frozenset[str], frozenset[str]], ...]:
+    """Two-word hyphen compounds of the card, each word with the keys of all its forms."""
+    found: list[tuple[int, frozenset[str], frozenset[str]]] = []
+    for term_id, term in enumerate(terms):
+        parts = term.label.casefold().split("-")
+        if len(parts) != 2 or not all(
+            part.isalpha() and len(part) >= SPLIT_COMPOUND_MIN_LENGTH and part not in STOPWORDS
+            for part in parts
+        ):
+            continue
+        first, second = (
+            frozenset(
+                {part, stem(part)}
+                | {key for word in WORD_FAMILIES.get(part, ()) for key in (word, stem(word))}
+            )
+            for part in parts
+        )
+        if not first & second:
+            found.append((term_id, first, second))
+    return tuple(found)
+
+
+def _family_keys(term: Term) -> frozenset[str]:
+    """Keys of the other forms of a one-word term's word ("accurate", "accurately" for
+    "accuracy"): the same word said as another part of speech."""
+    label = term.label.casefold()
+    if not label.isalpha():
+        return frozenset()
+    related = WORD_FAMILIES.get(label, frozenset())
+    return frozenset(key for word in related for key in (word, stem(word))) - term.keys
 
 
 def _by_pair(
@@ -678,8 +855,38 @@ def prepare_cards(cards: Iterable[Card]) -> None:
     deck_terms = frozenset(
         key for key, count in document_frequency.items() if count <= DUMP_TERM_SHARE * total
     )
-    for draft in drafts:
-        draft.card.cache[_PREPARED_KEY] = _finish(draft, idf, deck_terms)
+    idf[""] = 1.0 + math.log(total + 1)  # a word no card uses
+    prepared = [_finish(draft, idf, deck_terms, number) for number, draft in enumerate(drafts)]
+    rivals = build_rivals(
+        (said for card in prepared for wordings in card.wordings for said in wordings),
+        [draft.question.keys for draft in drafts],
+    )
+    for draft, card in zip(drafts, prepared, strict=True):
+        draft.card.cache[_PREPARED_KEY] = dataclasses.replace(card, rivals=rivals)
+
+
+def _card_wordings(
+    draft: _Draft, number: int, idf: dict[str, float] | None
+) -> tuple[tuple[Wording, ...], ...]:
+    """Each point's wordings (text and aliases) as weighted words, their synonyms included,
+    for two-way alignment (yes/no points have none)."""
+    unseen = idf.get("", 1.0) if idf else 1.0
+
+    def weigh(token: Token) -> float:
+        rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
+        return rarity * informativeness(token.text)
+
+    def expand(token: Token) -> frozenset[str]:
+        return synonyms_of(token.text, token.stem)
+
+    wordings: list[tuple[Wording, ...]] = []
+    for index, (point, polarity) in enumerate(
+        zip(draft.card.points, draft.polarities, strict=True)
+    ):
+        texts = (point.text, *point.aliases) if polarity is None else ()
+        made = (make_wording(number, index, text, weigh, expand) for text in texts)
+        wordings.append(tuple(said for said in made if said is not None))
+    return tuple(wordings)
 
 
 def _use_glossary(drafts: Sequence[_Draft]) -> None:

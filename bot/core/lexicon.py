@@ -8,6 +8,8 @@ set; they are meant to stay small and general-purpose.
 
 from __future__ import annotations
 
+import pkgutil
+
 # --- read by textnorm ------------------------------------------------------
 
 #: Function words: they carry no content of their own, so they never become key terms.
@@ -494,3 +496,55 @@ NO_WORDS = frozenset(
 #: Without a yes or no word, a reply whose subject is followed by one of these ("they can",
 #: "it is") affirms a yes/no question.
 AFFIRMING_VERBS = frozenset("can could is are does do will would may works possible".split())
+
+
+# --- derived from WordNet ----------------------------------------------------------------------
+
+
+def _wordnet_table() -> tuple[
+    tuple[str, ...],
+    frozenset[tuple[str, str]],
+    frozenset[str],
+    frozenset[str],
+    dict[str, frozenset[str]],
+]:
+    """Synonym groups, antonym pairs and nouns of common English words, from WordNet.
+
+    ``wordnet.tsv`` is derived once by ``tools/derive_wordnet.py`` and shipped as package data:
+    it is read like a module, once at import, never written (no NLTK at run time).
+    """
+    raw = pkgutil.get_data(__name__.rpartition(".")[0], "wordnet.tsv")
+    groups: list[str] = []
+    antonyms: set[tuple[str, str]] = set()
+    nouns: set[str] = set()
+    adjectives: set[str] = set()
+    families: dict[str, set[str]] = {}
+    for line in (raw or b"").decode("utf-8").splitlines():
+        kind, _, rest = line.partition("\t")
+        if kind == "s":
+            groups.append(rest)
+        elif kind == "a":
+            first, _, second = rest.partition("\t")
+            antonyms.add((first, second))
+        elif kind == "n":
+            nouns.update(rest.split())
+        elif kind == "j":
+            adjectives.update(rest.split())
+        elif kind == "d":
+            family = rest.split()
+            for word in family:
+                families.setdefault(word, set()).update(w for w in family if w != word)
+    return (
+        tuple(groups),
+        frozenset(antonyms),
+        frozenset(nouns),
+        frozenset(adjectives),
+        {word: frozenset(others) for word, others in families.items()},
+    )
+
+
+#: WordNet's synonym groups (each word's most frequent sense, see tools/derive_wordnet.py), its
+#: antonym pairs (sorted pairs: an opposite never matches), words that can be nouns, words
+#: that can be adjectives, and each word's family (forms derived from it: "accuracy" for
+#: "accurate").
+WORDNET_SYNONYMS, WORDNET_ANTONYMS, NOUNS, ADJECTIVES, WORD_FAMILIES = _wordnet_table()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
+from wordfreq import zipf_frequency
 
 from bot.core.lexicon import (
     ANTONYM_PAIRS,
@@ -43,6 +44,8 @@ from bot.core.lexicon import (
     SHORTHAND,
     STOPWORDS,
     SYNONYM_GROUPS,
+    WORDNET_ANTONYMS,
+    WORDNET_SYNONYMS,
 )
 
 #: Content tokens a negation cue reaches forward ("does not fit in GPU memory": fit, gpu, memory).
@@ -132,6 +135,32 @@ def americanize(word: str) -> str:
     return word
 
 
+#: Zipf frequency (log10 of uses per billion words, plus 9) of a word carrying average weight,
+#: and how much weight each step of it is worth: "model" (5.2) tells less than "throughput" (3.2).
+AVERAGE_ZIPF = 4.5
+ZIPF_STEP = 0.25
+#: Bounds of that weight factor: a very common word still counts, a rare one does not dominate.
+INFORMATIVENESS_RANGE = (0.5, 1.5)
+
+
+@lru_cache(maxsize=65536)
+def common_zipf(word: str) -> float:
+    """How common a word is in English: log10 of its uses per billion words (0: unknown)."""
+    return zipf_frequency(word, "en", wordlist="small")
+
+
+@lru_cache(maxsize=65536)
+def informativeness(phrase: str) -> float:
+    """How much a word tells in general English, from corpus frequencies (``wordfreq``, offline):
+    rarer words say more. A phrase counts as its rarest word; unknown words are rare."""
+    words = [word for word in re.findall(r"[^\W\d_]+", phrase.casefold()) if len(word) > 1]
+    if not words:
+        return 1.0
+    zipf = min(common_zipf(word) for word in words)
+    low, high = INFORMATIVENESS_RANGE
+    return min(high, max(low, 1.0 + (AVERAGE_ZIPF - zipf) * ZIPF_STEP))
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Snowball (Porter2) stem of an already normalised word, cached: stemming is the hot path."""
@@ -149,7 +178,37 @@ def _word_index(lines: Iterable[str]) -> dict[str, tuple[int, ...]]:
     return {key: tuple(numbers) for key, numbers in index.items()}
 
 
-_SYNONYMS = _word_index(SYNONYM_GROUPS)
+_ANTONYM_SIDES: tuple[str, ...] = tuple(side for pair in ANTONYM_PAIRS for side in pair)
+_ANTONYMS = _word_index(_ANTONYM_SIDES)
+#: Every pair of opposite words and stems (sorted), hand-written and WordNet's.
+_OPPOSED: frozenset[tuple[str, str]] = frozenset(
+    (min(a, b), max(a, b))
+    for first, second in (
+        *WORDNET_ANTONYMS,
+        *((x, y) for one, other in ANTONYM_PAIRS for x in one.split() for y in other.split()),
+    )
+    for a in (first, stem(first))
+    for b in (second, stem(second))
+    if a != b
+)
+
+
+def opposed(first: str, second: str) -> bool:
+    """True for two words (or stems) of opposite meaning: they must never match each other."""
+    return (min(first, second), max(first, second)) in _OPPOSED
+
+
+def _consistent(group: str) -> str:
+    """A synonym group without the words that oppose another of its words."""
+    words = group.split()
+    return " ".join(w for w in words if not any(opposed(w, o) for o in words if o != w))
+
+
+#: The hand-written groups first (their numbers stay), then WordNet's.
+ALL_SYNONYM_GROUPS: tuple[str, ...] = SYNONYM_GROUPS + tuple(
+    kept for group in WORDNET_SYNONYMS if len((kept := _consistent(group)).split()) >= 2
+)
+_SYNONYMS = _word_index(ALL_SYNONYM_GROUPS)
 #: Every word and stem with synonyms: a quick test before looking any up.
 SYNONYM_WORDS = frozenset(_SYNONYMS)
 #: Verbs that begin a two-word verb (by text and by stem).
@@ -158,8 +217,6 @@ PHRASAL_HEADS = frozenset(
     {key for verb in _VERBS for key in (verb, stem(verb))}
     | {form for form, verb in IRREGULAR_FORMS.items() if verb in _VERBS}
 )
-_ANTONYM_SIDES: tuple[str, ...] = tuple(side for pair in ANTONYM_PAIRS for side in pair)
-_ANTONYMS = _word_index(_ANTONYM_SIDES)
 
 
 def synonym_groups(text: str, word_stem: str) -> tuple[int, ...]:
@@ -185,11 +242,12 @@ def phrasal_groups(tokens: Sequence[Token], index: int) -> tuple[int, ...]:
     return ()
 
 
+@lru_cache(maxsize=65536)
 def synonyms_of(text: str, word_stem: str) -> frozenset[str]:
     """Every word and stem that stands in for this word, the word itself included."""
     keys = {text, word_stem}
     for group in synonym_groups(text, word_stem):
-        for word in SYNONYM_GROUPS[group].split():
+        for word in ALL_SYNONYM_GROUPS[group].split():
             keys.update((word, stem(word)))
     return frozenset(keys)
 

@@ -1,0 +1,417 @@
+"""Two-way alignment of an answer's statements with the deck's points, to tell near misses.
+
+A word a point shares with other cards ("lower", "workers", "model weights") says little on its
+own: "lower accuracy" shares "lower" with "lower throughput", and "workers operate in lockstep"
+shares "workers" with the asynchronous card's point although it is the synchronous card's. The
+other cards' points are the best list of near misses a deck has, so each statement of an answer
+is aligned both ways (Sultan et al. 2016: how much of a point the statement covers, and how much
+of the statement aligns with the point) with the point it might earn and with every other
+card's point it shares a word with. When another card's point is stated more fully, aligns
+better overall, and explains words of the statement this point cannot, the statement states
+that point, and earns this one nothing.
+
+The rival points are prepared once per deck (``Rivals``); ``outshone`` runs per answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bot.core.textnorm import Token, mark_negations, tokenize
+
+#: A rival must align this much better (in F1 of the two coverages) to take a statement.
+RIVAL_MARGIN = 0.0
+#: The answer's alignment score weighs covering the points this many times as much as saying
+#: nothing else (F-beta): a teacher docks less for extra words than for missing content.
+ALIGNMENT_BETA = 3.0
+
+
+def answer_keys(token: Token) -> tuple[str, ...]:
+    """Exact-match keys of one word: stem, text, and the bare singular ("CPUs" -> "cpu")."""
+    text = token.text
+    if len(text) >= 4 and text.endswith("s") and not text.endswith("ss"):
+        return (token.stem, text, text[:-1])
+    return (token.stem, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """One way a point is said (its text or an alias), as weighted content words."""
+
+    card: int  # number of the card in the deck
+    point: int  # index of the point on its card
+    keys: tuple[frozenset[str], ...]  # each content word's keys
+    negated: tuple[bool, ...]  # the word is said with a "not" ("workers do not wait")
+    weights: tuple[float, ...]
+    total: float
+    similar: tuple[frozenset[str], ...] = ()  # each word's keys with its synonyms'
+
+
+@dataclass(frozen=True, slots=True)
+class Rivals:
+    """Every wording of every point of a deck, indexed by the keys of their words."""
+
+    wordings: tuple[Wording, ...]
+    by_key: dict[tuple[str, bool], tuple[tuple[int, int], ...]]  # (key, denied) -> (wording,
+    # word) of each word holding it
+    by_point: dict[tuple[int, int], tuple[int, ...]]  # (card, point) -> its wordings
+    denied_only: frozenset[tuple[int, int]] = frozenset()  # points with a word only ever denied
+    #: (card, point) -> its near twins on other cards: (the twin's text wording, the keys of
+    #: the words only the twin says, the keys of the words only this point says)
+    twins: dict[tuple[int, int], tuple[Twin, ...]] = field(default_factory=dict)
+    #: card -> the cards whose question asks what one of its points names ("What is data
+    #: parallelism?" for the point "data parallelism"): their answers state that point
+    defining: dict[int, frozenset[int]] = field(default_factory=dict)
+
+
+def make_wording(
+    card: int,
+    point: int,
+    text: str,
+    weigh: Callable[[Token], float],
+    expand: Callable[[Token], frozenset[str]],
+) -> Wording | None:
+    """A point's wording as weighted content words (None when it has none)."""
+    keys: list[frozenset[str]] = []
+    similar: list[frozenset[str]] = []
+    negated: list[bool] = []
+    weights: list[float] = []
+    tokens = tokenize(text)
+    mark_negations(tokens)
+    for token in tokens:
+        if token.stop:
+            continue
+        word_keys = frozenset(answer_keys(token))
+        if word_keys in keys:
+            continue
+        keys.append(word_keys)
+        similar.append(word_keys | expand(token))
+        negated.append(token.negated)
+        weights.append(weigh(token))
+    if not keys:
+        return None
+    return Wording(
+        card, point, tuple(keys), tuple(negated), tuple(weights), sum(weights), tuple(similar)
+    )
+
+
+def build_rivals(wordings: Iterable[Wording], questions: Sequence[frozenset[str]] = ()) -> Rivals:
+    """Index wordings by their words' keys and polarity."""
+    listed = tuple(wordings)
+    by_key: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+    by_point: dict[tuple[int, int], list[int]] = {}
+    for number, said in enumerate(listed):
+        by_point.setdefault((said.card, said.point), []).append(number)
+        for word, (keys, negated) in enumerate(
+            zip(said.similar or said.keys, said.negated, strict=True)
+        ):
+            for key in keys:
+                by_key.setdefault((key, negated), []).append((number, word))
+    return Rivals(
+        listed,
+        {key: tuple(entries) for key, entries in by_key.items()},
+        {point: tuple(numbers) for point, numbers in by_point.items()},
+        frozenset(
+            point
+            for point, numbers in by_point.items()
+            if _denied_only([listed[number] for number in numbers])
+        ),
+        _twins(listed, by_point),
+        _defining(listed, by_point, questions),
+    )
+
+
+def _defining(
+    wordings: Sequence[Wording],
+    by_point: dict[tuple[int, int], list[int]],
+    questions: Sequence[frozenset[str]],
+) -> dict[int, frozenset[int]]:
+    """card -> the other cards whose question names one of its points, every word of it."""
+    found: dict[int, set[int]] = {}
+    for (card, _), numbers in by_point.items():
+        named = wordings[numbers[0]].keys
+        for other, asked in enumerate(questions):
+            if other != card and all(keys & asked for keys in named):
+                found.setdefault(card, set()).add(other)
+    return {card: frozenset(others) for card, others in found.items()}
+
+
+#: Two points' texts are near twins when at least this share of their words is shared.
+TWIN_OVERLAP = 0.5
+
+Twin = tuple[int, tuple[frozenset[str], ...], tuple[frozenset[str], ...]]
+
+
+def _twins(
+    wordings: Sequence[Wording], by_point: dict[tuple[int, int], list[int]]
+) -> dict[tuple[int, int], tuple[Twin, ...]]:
+    """Points of different cards whose texts say nearly the same words ("the framework first
+    builds the graph, then executes it" / "... builds the graph as it is executed"): the words
+    that tell them apart decide which of the two an answer states."""
+    texts = [(point, wordings[numbers[0]]) for point, numbers in by_point.items() if numbers]
+    found: dict[tuple[int, int], list[Twin]] = {}
+    for point, said in texts:
+        for other_point, other in texts:
+            if other_point[0] == point[0]:
+                continue
+            shared = [keys for keys in said.keys if any(keys & theirs for theirs in other.keys)]
+            union = len(said.keys) + len(other.keys) - len(shared)
+            if not shared or len(shared) < TWIN_OVERLAP * union:
+                continue
+            only_theirs = tuple(k for k in other.keys if not any(k & mine for mine in said.keys))
+            only_mine = tuple(k for k in said.keys if not any(k & theirs for theirs in other.keys))
+            if only_theirs or only_mine:
+                number = by_point[other_point][0]
+                found.setdefault(point, []).append((number, only_theirs, only_mine))
+    return {point: tuple(twins) for point, twins in found.items()}
+
+
+def _denied_only(wordings: Sequence[Wording]) -> list[frozenset[str]]:
+    """The keys of a point's words that its wordings only ever say denied ("wait" in "workers
+    do not wait")."""
+    asserted = {
+        key
+        for said in wordings
+        for keys, negated in zip(said.keys, said.negated, strict=True)
+        if not negated
+        for key in keys
+    }
+    return [
+        keys
+        for said in wordings
+        for keys, negated in zip(said.keys, said.negated, strict=True)
+        if negated and not keys & asserted
+    ]
+
+
+Said = Sequence[tuple[int, frozenset[str], bool]]  # (position, keys, denied) of answer words
+Index = dict[tuple[str, bool], list[int]]  # (key, denied) -> positions of the answer words
+
+
+def index_words(words: Said) -> Index:
+    """Answer words by key and polarity, so a wording aligns in a few look-ups."""
+    index: Index = {}
+    for position, keys, denied in words:
+        for key in keys:
+            index.setdefault((key, denied), []).append(position)
+    return index
+
+
+def _align(
+    said: Wording, index: Index, given: frozenset[str] = frozenset(), similar: bool = False
+) -> tuple[float, set[int]]:
+    """(share of the wording's weight found in the statement, positions that align with it).
+
+    A word aligns with a word of the same keys said the same way round (both denied or not).
+    Words in ``given`` (the question's) are left out of the wording; ``similar`` lets a word
+    align through its synonyms too.
+    """
+    covered = 0.0
+    total = said.total
+    aligned: set[int] = set()
+    words = said.similar if similar and said.similar else said.keys
+    for keys, negated, weight in zip(words, said.negated, said.weights, strict=True):
+        if given and not given.isdisjoint(keys):
+            total -= weight
+            continue
+        found = False
+        for key in keys:
+            positions = index.get((key, negated))
+            if positions:
+                aligned.update(positions)
+                found = True
+        if found:
+            covered += weight
+    return (covered / total if total > 0 else 0.0), aligned
+
+
+def _turned(wordings: Sequence[Wording], statement: Said, tokens: Sequence[Token]) -> bool:
+    """True when the statement asserts a word the point only ever denies ("workers wait for
+    each other" where every wording that has "wait" says "workers do not wait"), in a clause
+    with another of the point's words: it says the point the other way round."""
+    for keys in _denied_only(wordings):
+        for position, word, denied in statement:
+            if denied or not keys & word:
+                continue
+            clause = tokens[position].clause
+            for other, other_word, _ in statement:
+                if other == position or tokens[other].clause != clause:
+                    continue
+                if any(
+                    other_keys is not keys and other_keys & other_word
+                    for said in wordings
+                    for other_keys in said.keys
+                ):
+                    return True
+    return False
+
+
+def _said(keys: frozenset[str], index: Index) -> bool:
+    """True when the statement says a word with these keys, not denied."""
+    return any((key, False) in index for key in keys)
+
+
+def _f1(recall: float, precision: float) -> float:
+    return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
+
+
+def statement_words(
+    tokens: Sequence[Token], positions: Iterable[int], given: frozenset[str]
+) -> list[tuple[int, frozenset[str], bool]]:
+    """(position, keys, denied) of the content words at these positions, the question's
+    words left out (the question gives them away)."""
+    return [
+        (position, frozenset(answer_keys(tokens[position])), tokens[position].negated)
+        for position in positions
+        if not tokens[position].stop and not given.intersection(answer_keys(tokens[position]))
+    ]
+
+
+def two_way(
+    wordings: Sequence[Sequence[Wording]],
+    point_weights: Sequence[float],
+    found: Sequence[float],
+    words: Sequence[tuple[int, frozenset[str], bool]],
+    weight_of: dict[int, float],
+    matched: set[int],
+    given: frozenset[str],
+) -> float:
+    """How well an answer and a card's points align, both ways (Sultan et al. 2016), 0..1.
+
+    Coverage of the points: each point's best share found (``found``, from the grader, or its
+    wordings' words found in the answer), weighted like the points; coverage of the answer:
+    the share of its words' weight that align with a word of some point (or that the grader
+    ``matched``). Combined as an F-beta that favours coverage of the points.
+    """
+    total_weight = sum(point_weights)
+    if not total_weight:
+        return 0.0
+    covered = 0.0
+    aligned = set(matched)
+    index = index_words(words)
+    for said_ways, weight, share in zip(wordings, point_weights, found, strict=True):
+        best = share
+        for said in said_ways:
+            coverage, positions = _align(said, index, given, similar=True)
+            best = max(best, coverage)
+            aligned |= positions
+        covered += weight * min(best, 1.0)
+    recall = covered / total_weight
+    total = sum(weight_of[position] for position, _, _ in words)
+    precision = (
+        sum(weight_of[position] for position, _, _ in words if position in aligned) / total
+        if total
+        else 0.0
+    )
+    beta2 = ALIGNMENT_BETA**2
+    denominator = beta2 * precision + recall
+    return (1 + beta2) * precision * recall / denominator if denominator else 0.0
+
+
+class Statement:
+    """One statement of an answer, read once for every point that might be earned there."""
+
+    def __init__(
+        self,
+        tokens: Sequence[Token],
+        positions: Sequence[int],
+        given: frozenset[str],
+        weigh: Callable[[Token], float],
+    ) -> None:
+        self.tokens = tokens
+        self.words = statement_words(tokens, positions, given)
+        self.weight_of = {position: weigh(tokens[position]) for position, _, _ in self.words}
+        self.total = sum(self.weight_of.values())
+        self.index = index_words(self.words)
+        self._rivals: dict[int, tuple[float, set[int]]] | None = None
+
+    def rivals(self, rivals: Rivals) -> dict[int, tuple[float, set[int]]]:
+        """wording number -> (share found, positions aligned), for every wording of the deck
+        sharing a word with the statement (one pass over the statement's keys)."""
+        if self._rivals is None:
+            found: dict[int, set[int]] = {}
+            aligned: dict[int, set[int]] = {}
+            for key, positions in self.index.items():
+                for number, word in rivals.by_key.get(key, ()):
+                    found.setdefault(number, set()).add(word)
+                    aligned.setdefault(number, set()).update(positions)
+            wordings = rivals.wordings
+            self._rivals = {
+                number: (
+                    sum(wordings[number].weights[word] for word in words) / wordings[number].total,
+                    aligned[number],
+                )
+                for number, words in found.items()
+            }
+        return self._rivals
+
+
+def outshone(
+    rivals: Rivals,
+    card: int,
+    point: int,
+    statement: Statement,
+    own_positions: set[int],
+    own_share: float,
+    qualifier: Callable[[Token], bool],
+    asked: frozenset[str] = frozenset(),
+) -> bool:
+    """True when another card's point states this statement better than this point does.
+
+    ``own_positions`` are the statement's positions where the grader found the card's words
+    (fuzzily or through synonyms too); ``own_share`` how much of the point it found;
+    ``qualifier`` tells words that only qualify another ("full"), which alone make no other
+    claim, and ``asked`` holds the keys of this card's question, whose words make none either.
+    The question's words count here: saying them ties the statement to this card.
+    """
+    words, tokens, total = statement.words, statement.tokens, statement.total
+    if not words:
+        return False
+    weight_of = statement.weight_of
+    own_wordings = [rivals.wordings[number] for number in rivals.by_point.get((card, point), ())]
+    if (card, point) in rivals.denied_only and _turned(own_wordings, words, tokens):
+        return True
+    said = statement.rivals(rivals)
+    for number, only_theirs, only_mine in rivals.twins.get((card, point), ()):
+        if number not in said or said[number][0] < own_share:
+            continue  # the twin is not said as fully as this point
+        share, aligned = said[number]
+        mine = any(_said(keys, statement.index) for keys in only_mine) or bool(
+            own_positions - aligned  # the grader found more of this card than the twin says
+        )
+        if not mine and (
+            any(_said(keys, statement.index) for keys in only_theirs)  # a word of the twin's
+            or (only_mine and share >= 1.0)  # the twin in full, without this point's own word
+        ):
+            return True
+    defining = rivals.defining.get(card, frozenset())
+    others = [
+        (number, share, aligned)
+        for number, (share, aligned) in said.items()
+        if share > own_share
+        and rivals.wordings[number].card != card
+        and rivals.wordings[number].card not in defining
+    ]
+    if not others:
+        return False  # no other card's point is stated more fully here
+    own_share_bag = 0.0
+    own_aligned = set(own_positions)
+    for said in own_wordings:
+        share, aligned = _align(said, statement.index)
+        own_share_bag = max(own_share_bag, share)
+        own_aligned |= aligned
+    own_recall = max(own_share, own_share_bag)
+    own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
+    for _, share, aligned in others:
+        if share <= own_recall:
+            continue
+        if all(
+            qualifier(tokens[position]) or not asked.isdisjoint(answer_keys(tokens[position]))
+            for position in aligned - own_aligned
+        ):
+            continue  # it adds only a qualifier ("full") or the question's words
+        precision = sum(weight_of[position] for position in aligned) / total
+        if _f1(share, precision) > own_f1 + RIVAL_MARGIN:
+            return True
+    return False

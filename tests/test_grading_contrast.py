@@ -1,0 +1,261 @@
+"""The grader's general principles, on small made-up decks (never the bundled one).
+
+Contrast with the deck's other cards, adjectives that need their noun, points said the other
+way round, antonyms that never match, WordNet synonyms, initials, and the two-way alignment
+score: each is shown on decks it was not written for, so it generalises.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.cards import Card, Point
+from bot.core.grading import alignment, grade, prepare_cards
+from bot.core.lexicon import ADJECTIVES, NOUNS, WORDNET_ANTONYMS, WORDNET_SYNONYMS
+from bot.core.textnorm import informativeness, opposed, synonyms_of
+
+
+def make_deck(*cards: tuple[str, str, list[str]]) -> dict[str, Card]:
+    """Cards (id, question, point texts), prepared together as one deck."""
+    made = [
+        Card(id=card_id, question=question, points=[Point(text) for text in points])
+        for card_id, question, points in cards
+    ]
+    prepare_cards(made)
+    return {card.id: card for card in made}
+
+
+SCALING = make_deck(
+    ("horizontal", "What is horizontal scaling?", ["add more machines to the pool"]),
+    ("vertical", "What is vertical scaling?", ["add more CPU and RAM to one machine"]),
+    ("mutex", "What is a mutex?", ["only one thread enters the critical section at a time"]),
+    ("semaphore", "What is a semaphore?", ["a counter lets several threads enter at once"]),
+    ("cache-cost", "What does a cache cost?", ["higher memory use"]),
+    ("cache-gain", "What does a cache give?", ["lower latency"]),
+    ("tcp", "What does TCP guarantee?", ["ordered delivery", "retransmission of lost packets"]),
+    ("udp", "What does UDP offer instead?", ["no ordering guarantees", "lower overhead"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        # another card's answer earns nothing, though it shares words with this card's point
+        ("horizontal", "add more CPU and RAM to one machine", "wrong"),
+        ("vertical", "add more machines to the pool", "wrong"),
+        ("semaphore", "only one thread enters the critical section at a time", "wrong"),
+        ("mutex", "several threads enter at once", "wrong"),
+        # ...while this card's own answer, in other words, still earns it
+        ("horizontal", "add more machines", "correct"),
+        ("horizontal", "put extra servers in the pool", "correct"),
+        ("vertical", "a bigger machine with more RAM and CPU", "correct"),
+        ("semaphore", "a counter that lets several threads in", "correct"),
+        ("mutex", "just one thread at a time in the critical section", "correct"),
+    ],
+)
+def test_an_answer_that_states_another_cards_point_earns_nothing(
+    card_id: str, answer: str, verdict: str
+) -> None:
+    assert grade(SCALING[card_id], answer).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        ("cache-cost", "higher latency", "wrong"),  # "higher" without "memory"
+        ("cache-cost", "higher memory use", "correct"),
+        ("cache-cost", "it uses more memory", "correct"),
+        ("cache-gain", "lower memory use", "wrong"),  # "lower" without "latency"
+        ("cache-gain", "latency gets lower", "correct"),
+        ("udp", "lower reliability", "partial"),  # "no ordering" is not said: nothing more
+        ("udp", "no ordering guarantees and lower overhead", "correct"),
+    ],
+)
+def test_an_adjective_earns_nothing_without_the_noun_it_qualifies(
+    card_id: str, answer: str, verdict: str
+) -> None:
+    graded = grade(SCALING[card_id], answer)
+    assert graded.verdict == verdict or (verdict == "partial" and graded.verdict == "wrong")
+
+
+def test_credited_points_still_quote_the_students_words() -> None:
+    graded = grade(SCALING["horizontal"], "You put extra servers in the pool.")
+    assert graded.points[0].evidence == "extra servers in the pool"
+
+
+TRAINING = make_deck(
+    ("async", "What is asynchronous training?", ["workers do not wait for each other"]),
+    ("sync", "What is synchronous training?", ["all workers wait at a barrier every step"]),
+    ("ps", "What does a parameter server do?", ["aggregates the gradients of all workers"]),
+    ("dp", "What are the two kinds of parallelism?", ["data parallelism", "model parallelism"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "credited"),
+    [
+        ("workers wait for each other", False),  # what the point denies, asserted
+        ("the workers never wait for each other", True),
+        ("workers do not wait for the others", True),
+    ],
+)
+def test_a_statement_that_asserts_what_the_point_denies_earns_nothing(
+    answer: str, credited: bool
+) -> None:
+    assert grade(TRAINING["async"], answer).points[0].matched is credited
+
+
+@pytest.mark.parametrize(
+    ("answer", "credited"),
+    [
+        ("DP and MP", [True, True]),
+        ("dp", [True, False]),  # spells no common word: read in lower case too
+        ("MP", [False, True]),  # a common word ("mp") only in capitals
+        ("mp", [False, False]),
+    ],
+)
+def test_initials_stand_for_the_words_of_a_point(answer: str, credited: list[bool]) -> None:
+    assert [point.matched for point in grade(TRAINING["dp"], answer).points] == credited
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("increase", "decrease"),
+        ("lower", "higher"),
+        ("synchronous", "asynchronous"),
+        ("import", "export"),
+        ("fast", "slow"),
+        ("input", "output"),
+    ],
+)
+def test_antonyms_are_opposed_either_way_round(first: str, second: str) -> None:
+    assert opposed(first, second)
+    assert opposed(second, first)
+
+
+@pytest.mark.parametrize("word", ["slow", "fast", "lower", "higher", "large", "small"])
+def test_no_synonym_of_a_word_is_its_antonym(word: str) -> None:
+    assert not any(opposed(word, other) for other in synonyms_of(word, word))
+
+
+ORDERS = make_deck(
+    ("counter", "What happens to the counter?", ["increase the counter"]),
+    ("budget", "What does the manager do?", ["advise the team", "achieve the goals"]),
+    ("sizes", "What kind of input is slow?", ["a large input"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "credited"),
+    [
+        ("counter", "decrease the counter", [False]),  # two edits away, but the opposite
+        ("counter", "increse the counter", [True]),  # a typo still earns it
+        ("budget", "counsel the team and attain the goals", [True, True]),  # WordNet synonyms
+        ("sizes", "a big input", [True]),
+        ("sizes", "a small input", [False]),
+    ],
+)
+def test_antonyms_never_match_and_wordnet_synonyms_do(
+    card_id: str, answer: str, credited: list[bool]
+) -> None:
+    assert [point.matched for point in grade(ORDERS[card_id], answer).points] == credited
+
+
+def test_the_wordnet_table_is_shipped_and_general() -> None:
+    assert len(WORDNET_SYNONYMS) > 1000
+    assert ("decrease", "increase") in WORDNET_ANTONYMS
+    assert "attain" in synonyms_of("achieve", "achiev")
+    assert "memory" in NOUNS
+    assert "sequential" in ADJECTIVES
+
+
+@pytest.mark.parametrize(
+    ("rare", "common"),
+    [("throughput", "the"), ("latency", "model"), ("allreduce", "data")],
+)
+def test_rarer_english_words_tell_more(rare: str, common: str) -> None:
+    assert informativeness(rare) > informativeness(common)
+
+
+REPLICATION = make_deck(
+    (
+        "replication",
+        "Why replicate a database?",
+        ["survive the failure of a server", "serve more reads in parallel"],
+    ),
+    ("sharding", "Why shard a database?", ["store more data than one server holds"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("better", "worse"),
+    [
+        (
+            "to survive a server failure and to serve more reads in parallel",
+            "to survive a server failure",
+        ),
+        ("to survive a server failure", "to store more data than one server can hold"),
+        ("to survive a server failure", "because databases are nice"),
+        (
+            "to survive the failure of a server",
+            "to survive the failure of a server, and also my cat likes to sleep on keyboards",
+        ),
+    ],
+)
+def test_the_two_way_alignment_ranks_answers_by_what_they_say(better: str, worse: str) -> None:
+    card = REPLICATION["replication"]
+    assert alignment(card, better) > alignment(card, worse)
+
+
+@pytest.mark.parametrize("answer", ["", "?", "idk", "why replicate a database"])
+def test_the_alignment_of_an_empty_or_echoed_answer_is_zero(answer: str) -> None:
+    assert alignment(REPLICATION["replication"], answer) == 0.0
+
+
+def test_a_card_graded_alone_still_aligns() -> None:
+    card = Card(
+        id="alone", question="What is a tensor?", points=[Point("a multi-dimensional array")]
+    )
+    assert alignment(card, "a multi-dimensional array") > alignment(card, "a list")
+
+
+FORMS = make_deck(
+    ("metric", "What matters most for a classifier?", ["accuracy"]),
+    ("habit", "What should a reviewer show?", ["tolerance"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "credited"),
+    [
+        ("metric", "how accurate it is", True),
+        ("metric", "how accurately it predicts", True),
+        ("metric", "how inaccurate it is", False),  # the antonym is no form of the word
+        ("habit", "be tolerant", True),
+    ],
+)
+def test_other_forms_of_a_word_earn_it(card_id: str, answer: str, credited: bool) -> None:
+    assert grade(FORMS[card_id], answer).points[0].matched is credited
+
+
+COMPOUNDS = make_deck(
+    ("robust", "What makes a network protocol robust?", ["fault-tolerance"]),
+    ("speed", "What makes a cache fast?", ["memory-locality"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "credited"),
+    [
+        ("robust", "it tolerates faults", True),  # the compound's words apart, other forms
+        ("robust", "faults are tolerated", True),
+        ("robust", "it has faults", False),
+        ("speed", "locality of memory accesses", True),
+        ("speed", "memory", False),
+    ],
+)
+def test_a_hyphen_compound_said_in_other_words_order_earns_it(
+    card_id: str, answer: str, credited: bool
+) -> None:
+    assert grade(COMPOUNDS[card_id], answer).points[0].matched is credited
