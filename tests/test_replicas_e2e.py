@@ -17,26 +17,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.schema import schema_versions
-from tests.e2e import ROOT, bot_env
+from tests.e2e import ROOT, bot_env, free_port, webhook_env
 from tests.fakebotapi import BotProcess, FakeBotApi
-from tests.test_webhook_e2e import PUBLIC_URL, SECRET, free_port
 
 pytestmark = pytest.mark.e2e
 
 REPLICAS = 3
-
-
-def webhook_env(api: FakeBotApi, url: str, cards: Path, port: int, **extra: str) -> dict[str, str]:
-    return (
-        bot_env(api, url, cards)
-        | extra
-        | {
-            "WEBHOOK_URL": PUBLIC_URL,
-            "WEBHOOK_SECRET": SECRET,
-            "QUIZBOT_LISTEN": "127.0.0.1",
-            "PORT": str(port),
-        }
-    )
 
 
 async def stamped_versions(url: str) -> list[int]:
