@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.schema import schema_versions
-from tests.e2e import ROOT, bot_env, free_port, webhook_env
-from tests.fakebotapi import BotProcess, FakeBotApi
+from tests.e2e import ANSWERS, ROOT, bot_env, free_port, question_text, webhook_env
+from tests.fakebotapi import BotProcess, FakeBotApi, FakeUser
 
 pytestmark = pytest.mark.e2e
 
@@ -96,3 +96,83 @@ def test_in_webhook_mode_the_health_check_asks_the_running_process_and_sees_it_h
         assert quizbot_health(env, timeout=5).returncode == 0
     # No bot at all: nothing answers on the port.
     assert quizbot_health(env, timeout=2).returncode == 1
+
+
+def webhook_replica(
+    stack: ExitStack, api: FakeBotApi, url: str, cards: Path, port: int, **extra: str
+) -> BotProcess:
+    bot = stack.enter_context(BotProcess(webhook_env(api, url, cards, port, **extra), cwd=ROOT))
+    start_webhook_replica(api, bot)
+    return bot
+
+
+def start_webhook_replica(api: FakeBotApi, bot: BotProcess) -> None:
+    mark = api.call_count()
+    bot.start()
+    api.wait_for_call("setWebhook", after=mark, timeout=30)
+
+
+def hook(port: int) -> str:
+    return f"http://127.0.0.1:{port}/telegram-hook"
+
+
+def feedback_count(api: FakeBotApi, user: FakeUser) -> int:
+    return sum("Correct" in text for text in api.sent_texts(user))
+
+
+def test_an_answer_redelivered_to_the_other_replica_is_not_answered_again(
+    api: FakeBotApi, ann: FakeUser, fresh_postgres_url: str, mini_cards: Path
+) -> None:
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        for port in ports:
+            webhook_replica(stack, api, fresh_postgres_url, mini_cards, port)
+        api.route_webhook_to(hook(ports[0]))
+        api.send_text(ann, "/quiz 2")
+        question = api.wait_for_message(ann, contains="Question 1/2", timeout=20)
+        update_id = api.send_text(ann, ANSWERS[question_text(question)])
+        api.wait_for_message(ann, contains="Correct", timeout=20)
+        for port in ports:  # a webhook retry reaches the other replica, then the same one
+            api.route_webhook_to(hook(port))
+            api.redeliver(update_id)
+            api.wait_until_updates_consumed(timeout=20)
+        api.send_text(ann, "/score")
+        score = api.wait_for_message(ann, contains="your score", timeout=20)
+        assert "Points: 10" in (score.text or "")
+        assert feedback_count(api, ann) == 1
+
+
+def test_a_replica_killed_between_an_answers_effects_and_its_feedback_sends_it_once(
+    api: FakeBotApi, ann: FakeUser, fresh_postgres_url: str, mini_cards: Path
+) -> None:
+    """The answer is scored, then the feedback cannot get out and the replica dies. The
+    replica started in its place finds the update in the inbox, counts nothing again, and
+    sends the feedback it never sent; the other replica, given the update again, stays quiet."""
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        dying, other = (
+            webhook_replica(stack, api, fresh_postgres_url, mini_cards, port) for port in ports
+        )
+        api.route_webhook_to(hook(ports[0]))
+        api.send_text(ann, "/quiz 2")
+        question = api.wait_for_message(ann, contains="Question 1/2", timeout=20)
+        mark = api.call_count()
+        api.fail_next("sendMessage", 502, count=50)  # nothing gets out, nothing is delivered
+        update_id = api.send_text(ann, ANSWERS[question_text(question)])
+        api.wait_for_call("sendMessage", after=mark, timeout=20)
+        dying.kill()
+        api.clear_faults()
+        assert feedback_count(api, ann) == 0
+
+        start_webhook_replica(api, dying)  # the orchestrator starts a new one
+        feedback = api.wait_for_message(ann, contains="Correct", timeout=30)
+        assert "+10 points" in (feedback.text or "")
+        api.route_webhook_to(hook(ports[1]))
+        api.redeliver(update_id)
+        api.wait_until_updates_consumed(timeout=20)
+        api.send_text(ann, "/score")
+        score = api.wait_for_message(ann, contains="your score", timeout=20)
+        assert "Points: 10" in (score.text or "")
+        assert "Answered: 1 " in (score.text or "")
+        assert feedback_count(api, ann) == 1
+        assert other.running

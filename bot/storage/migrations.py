@@ -86,6 +86,12 @@ def _streak_days_to_local_days(conn: Connection) -> None:
         )
 
 
+def _replicas(conn: Connection) -> None:
+    """Reply marks on update claims, and the bulk-send lease table."""
+    _add_columns("processed_updates", "replied_at")(conn)
+    _create_missing_tables(conn)
+
+
 #: Modules that define more tables on ``metadata``; imported before the schema is checked.
 TABLE_MODULES = ("bot.storage.group", "bot.storage.review")
 
@@ -109,6 +115,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
         _add_columns("challenges", "posting_step", "posting_by", "posting_until", "paused_until"),
     ),
     (7, "streak days in the user's time zone", _streak_days_to_local_days),
+    (8, "replicas: reply marks and the bulk-send lease", _replicas),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
