@@ -49,6 +49,7 @@ from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService, S
 from bot.storage.base import Store
 from bot.telegram import render
 from bot.telegram.admin import ADMIN_COMMANDS, register_admin_handlers
+from bot.telegram.bulk import BulkLease
 from bot.telegram.group import register_group_handlers
 from bot.telegram.ordering import PerChatUpdateProcessor, concurrency_for
 from bot.telegram.pump import CLAIM_PRUNE_INTERVAL, DATABASE_ERRORS, UpdatePump, is_database_error
@@ -463,6 +464,7 @@ def build_application(
         runtime.store = await Store.open(settings.database_url)
         runtime.service = QuizService(runtime.store, runtime.decks)
         runtime.pump = UpdatePump(application, runtime.store, runtime.clock)
+        runtime.bulk = BulkLease(runtime.store, runtime.clock, settings.send_lease_seconds)
         for hook in runtime.on_startup:
             await hook(application, runtime)
         await application.bot.set_my_commands(runtime.commands)
@@ -488,6 +490,8 @@ def build_application(
     async def post_shutdown(application: Application) -> None:
         if runtime.pump is not None:
             await runtime.pump.close()
+        if runtime.bulk is not None:
+            await runtime.bulk.close()
         if runtime.store is not None:
             await runtime.store.close()
         log.info("quizbot stopped")
