@@ -4,13 +4,15 @@ processes), on SQLite and PostgreSQL: one sends at a time, a dead holder is take
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.storage.base import Store
-from bot.telegram.bulk import LEASE_NAME, BulkLease
+from bot.telegram.bulk import LEASE_NAME, BulkLease, Pacer
 
 LEASE = 0.3
 
@@ -93,3 +95,20 @@ async def test_a_holder_that_lost_its_lease_stops_and_waits_to_get_it_back(store
     assert slow.held
     assert await holder_of(store) == "slow"
     await slow.close()
+
+
+async def test_the_pace_does_not_catch_up_in_a_burst_after_the_event_loop_stalled() -> None:
+    pacer = Pacer(per_second=50)  # 20 ms apart
+    loop = asyncio.get_running_loop()
+    passed: list[float] = []
+
+    async def sender() -> None:
+        await pacer.wait()
+        passed.append(loop.time())
+
+    senders = [asyncio.create_task(sender()) for _ in range(12)]
+    await asyncio.sleep(0.05)
+    time.sleep(0.15)  # noqa: ASYNC251 - the stall under test: several slots go by unused
+    await asyncio.gather(*senders)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(passed)]
+    assert min(gaps) >= pacer.interval / 2 - 0.002

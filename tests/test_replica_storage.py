@@ -1,5 +1,5 @@
 """What replicas share in the database, on SQLite and PostgreSQL: reply marks on update claims,
-the bulk-send lease, and the version-8 upgrade that adds them."""
+the bulk-send lease, flood windows, and the version-8 upgrade that adds them."""
 
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ async def test_a_version_7_database_gets_reply_marks_and_the_lease_table(
     async with store.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE processed_updates DROP COLUMN replied_at"))
         await conn.execute(text("DROP TABLE send_leases"))
+        await conn.execute(text("DROP TABLE flood_windows"))
         await conn.execute(text("DELETE FROM schema_versions WHERE version > 7"))
     await store.close()
 
@@ -89,5 +90,24 @@ async def test_a_version_7_database_gets_reply_marks_and_the_lease_table(
             await tx.mark_replied(7, now)
             assert await tx.replied_among([7]) == {7}
             assert await tx.take_lease("bulk", "a", now, now + timedelta(seconds=5))
+            assert await tx.count_arrivals(5, 1, now, now - timedelta(seconds=10)) == (0, False)
     finally:
         await store.close()
+
+
+async def test_a_users_flood_window_counts_every_replicas_arrivals_until_it_is_over(
+    store: Store, now: datetime
+) -> None:
+    window = timedelta(seconds=10)
+    async with store.transaction() as tx:
+        assert await tx.count_arrivals(5, 3, now, now - window) == (0, False)
+    later = now + timedelta(seconds=4)  # another replica, same window
+    async with store.transaction() as tx:
+        assert await tx.count_arrivals(5, 2, later, later - window) == (3, False)
+        assert await tx.count_arrivals(6, 1, later, later - window) == (0, False)
+        await tx.note_warned([5])
+        assert await tx.count_arrivals(5, 1, later, later - window) == (5, True)
+    after = now + timedelta(seconds=10)  # the window that opened at ``now`` is over
+    async with store.transaction() as tx:
+        assert await tx.count_arrivals(5, 1, after, after - window) == (0, False)
+        assert await tx.count_arrivals(5, 1, after, after - window) == (1, False)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.reminder_fanout import FIRE, REMINDER_MARK, seed
+from bot.core.throttle import LIMIT as THROTTLE_LIMIT
 from bot.decks.loader import BUNDLED_CARDS
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.review import reminder_sends
@@ -182,6 +183,26 @@ def test_a_replica_killed_between_an_answers_effects_and_its_feedback_sends_it_o
         assert "Answered: 1 " in (score.text or "")
         assert feedback_count(api, ann) == 1
         assert other.running
+
+
+def test_a_flooder_spread_over_two_replicas_gets_the_allowance_of_one_bot(
+    api: FakeBotApi, ann: FakeUser, fresh_postgres_url: str, mini_cards: Path
+) -> None:
+    """30 messages in a few seconds, alternating between replicas: each replica alone sees
+    15, under the limit of 20 in 10 s, but the window they share counts all 30."""
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        for port in ports:
+            webhook_replica(stack, api, fresh_postgres_url, mini_cards, port)
+        for number in range(30):
+            api.route_webhook_to(hook(ports[number % 2]))
+            api.send_text(ann, "/help")
+            api.wait_until_updates_consumed(timeout=20)
+        api.wait_for_message(ann, contains="sending messages very fast", timeout=20)
+        time.sleep(1.0)
+        texts = api.sent_texts(ann)
+    assert sum("sending messages very fast" in text for text in texts) == 1
+    assert len(texts) == THROTTLE_LIMIT + 1
 
 
 # --- the deployment-wide send budget ----------------------------------------------------------

@@ -87,7 +87,7 @@ def _streak_days_to_local_days(conn: Connection) -> None:
 
 
 def _replicas(conn: Connection) -> None:
-    """Reply marks on update claims, and the bulk-send lease table."""
+    """Reply marks on update claims; the bulk-send lease and shared flood windows tables."""
     _add_columns("processed_updates", "replied_at")(conn)
     _create_missing_tables(conn)
 
@@ -115,7 +115,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
         _add_columns("challenges", "posting_step", "posting_by", "posting_until", "paused_until"),
     ),
     (7, "streak days in the user's time zone", _streak_days_to_local_days),
-    (8, "replicas: reply marks and the bulk-send lease", _replicas),
+    (8, "replicas: reply marks, bulk-send lease, flood windows", _replicas),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -167,6 +167,17 @@ bot_state = Table(
 )
 
 
+#: Each user's flood-control window, shared by the replicas (see bot.core.throttle).
+flood_windows = Table(
+    "flood_windows",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("counted", Integer, nullable=False),
+    Column("warned", Boolean, nullable=False),
+)
+
+
 def row_as(kind: type[RowT], row: Any) -> RowT:
     """A row dataclass from a result row whose columns carry the dataclass's field names."""
     return kind(**{name: getattr(row, name) for name in kind.__dataclass_fields__})

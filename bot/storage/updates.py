@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy import Table, bindparam, case, or_, select, update
 
 from bot.storage.schema import (
     Queries,
     bot_state,
+    flood_windows,
     inbox,
     per_dialect,
     processed_updates,
@@ -46,6 +47,31 @@ def _take_lease(insert: Callable[[Table], Any]) -> Any:
     )
 
 
+def _count_arrivals(insert: Callable[[Table], Any]) -> Any:
+    """Add a user's new updates to their window, or start a new window if it is over."""
+    statement = insert(flood_windows).values(
+        user_id=bindparam("user_id"),
+        window_start=bindparam("now"),
+        counted=bindparam("arrivals"),
+        warned=False,
+    )
+    current = flood_windows.c.window_start > bindparam("window_opened_after")
+    return statement.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={
+            "counted": case(
+                (current, flood_windows.c.counted + statement.excluded.counted),
+                else_=statement.excluded.counted,
+            ),
+            "warned": case((current, flood_windows.c.warned), else_=False),
+            "window_start": case(
+                (current, flood_windows.c.window_start), else_=statement.excluded.window_start
+            ),
+        },
+    ).returning(flood_windows.c.counted, flood_windows.c.warned)
+
+
+_COUNT_ARRIVALS = per_dialect(_count_arrivals)
 _MARK_REPLIED = per_dialect(_mark_replied)
 _TAKE_LEASE = per_dialect(_take_lease)
 _CLAIM_UPDATE = per_dialect(
@@ -164,6 +190,34 @@ class UpdateQueries(Queries):
                 index_elements=["key"], set_={"value": statement.excluded.value}
             )
         )
+
+    # flood control shared by the replicas
+
+    async def count_arrivals(
+        self, user_id: int, arrivals: int, now: datetime, window_opened_after: datetime
+    ) -> tuple[int, bool]:
+        """Count ``arrivals`` updates into the user's window (a new one if the current one
+        opened at or before ``window_opened_after``); return the count before them and whether
+        the window has warned the user."""
+        row = (
+            await self.conn.execute(
+                _COUNT_ARRIVALS[self.conn.dialect.name],
+                {
+                    "user_id": user_id,
+                    "arrivals": arrivals,
+                    "now": now,
+                    "window_opened_after": window_opened_after,
+                },
+            )
+        ).one()
+        return row.counted - arrivals, bool(row.warned)
+
+    async def note_warned(self, user_ids: Iterable[int]) -> None:
+        ids = list(user_ids)
+        if ids:
+            await self.conn.execute(
+                update(flood_windows).where(flood_windows.c.user_id.in_(ids)).values(warned=True)
+            )
 
     # the bulk-send lease: one replica at a time sends reminders and broadcasts
 

@@ -151,7 +151,11 @@ async def throttle(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_user is None:
         log.debug("Ignoring update %s: no user", update.update_id)
         raise ApplicationHandlerStop
-    decision = runtime_of(context).flood_guard.check(update.effective_user.id, time.monotonic())
+    runtime = runtime_of(context)
+    decision = runtime.flood_guard.check(update.effective_user.id, time.monotonic())
+    # The window the replicas share (counted when the update arrived) has the last word.
+    shared = runtime.pump.flood_decision(update.update_id) if runtime.pump else None
+    decision = shared if shared is not None else decision
     if decision is Decision.ALLOW:
         return
     if decision is Decision.WARN:

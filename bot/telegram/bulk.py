@@ -40,18 +40,26 @@ DEFAULT_LEASE_SECONDS = 10.0
 
 
 class Pacer:
-    """Lets callers through one at a time, evenly spaced (no bursts)."""
+    """Lets callers through one at a time, evenly spaced, and never catches up in a burst.
+
+    Callers go in turn, each ``interval`` after the previous one. One that woke late (a busy
+    event loop) does not let the next ones through together to catch up: the next waits at
+    least half an interval, so no second ever carries more than the pace allows.
+    """
 
     def __init__(self, per_second: float) -> None:
         self.interval = 1.0 / per_second
         self._next = 0.0
+        self._turn = asyncio.Lock()
 
     async def wait(self) -> None:
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        async with self._turn:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            slot = max(now, self._next)
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            self._next = max(slot, loop.time() - self.interval / 2) + self.interval
 
 
 def replica_name() -> str:

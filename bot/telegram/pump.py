@@ -26,10 +26,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot.core.throttle import WINDOW_SECONDS, Decision, judge_arrivals
+
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from bot.storage.base import Store
+    from bot.storage.base import Store, Tx
 
 log = logging.getLogger("bot.telegram.pump")
 
@@ -48,6 +50,9 @@ CLAIM_RETENTION = timedelta(days=7)
 #: How often old claims are cleared, in seconds.
 CLAIM_PRUNE_INTERVAL = 3600.0
 CLAIM_PRUNE_BATCH = 5000
+
+#: Each user's flood-control window, counted for the whole deployment.
+FLOOD_WINDOW = timedelta(seconds=WINDOW_SECONDS)
 
 DATABASE_ERRORS = (SQLAlchemyError, OSError)
 
@@ -80,6 +85,7 @@ class UpdatePump:
         self._retries: dict[int, asyncio.Task[None]] = {}
         self._recovery: asyncio.Task[None] | None = None
         self._recovered: set[int] = set()
+        self._flood: dict[int, Decision] = {}
         self.offset: int | None = None
 
     # --- receiving ----------------------------------------------------------------------------
@@ -93,13 +99,12 @@ class UpdatePump:
         try:
             async with self.store.transaction() as tx:
                 replied = await tx.replied_among(update.update_id for update in updates)
-                rows = [
-                    (update.update_id, update.to_json())
-                    for update in updates
-                    if update.update_id not in replied
-                ]
-                await tx.keep_updates(rows, self.clock())
+                fresh = [update for update in updates if update.update_id not in replied]
+                await tx.keep_updates(
+                    [(update.update_id, update.to_json()) for update in fresh], self.clock()
+                )
                 await tx.set_state(LAST_UPDATE_KEY, str(last))
+                await self._count_floods(tx, fresh)
         except DATABASE_ERRORS as problem:
             # Handle them anyway: the user hears "try again in a moment" and we retry.
             log.error("Could not keep %d update(s) in the inbox: %s", len(updates), type(problem))
@@ -108,6 +113,31 @@ class UpdatePump:
                 log.info("Update %d was answered before; not again", update.update_id)
             else:
                 await self.application.update_queue.put(update)
+
+    async def _count_floods(self, tx: Tx, updates: Sequence[Update]) -> None:
+        """Count each user's updates in the window the replicas share, and note the ones to
+        refuse (the ``throttle`` handler asks ``flood_decision``)."""
+        by_user: dict[int, list[int]] = {}
+        for update in updates:
+            if update.effective_user is not None:
+                by_user.setdefault(update.effective_user.id, []).append(update.update_id)
+        now = self.clock()
+        warned: list[int] = []
+        for user_id, update_ids in by_user.items():
+            before, was_warned = await tx.count_arrivals(
+                user_id, len(update_ids), now, now - FLOOD_WINDOW
+            )
+            decisions = judge_arrivals(before, len(update_ids), was_warned)
+            for update_id, decision in zip(update_ids, decisions, strict=True):
+                if decision is not Decision.ALLOW:
+                    self._flood[update_id] = decision
+                if decision is Decision.WARN:
+                    warned.append(user_id)
+        await tx.note_warned(warned)
+
+    def flood_decision(self, update_id: int) -> Decision | None:
+        """What the shared flood window said of this update, if it is to be refused."""
+        return self._flood.pop(update_id, None)
 
     async def recover(self) -> int:
         """Queue again what was received but not finished before this process started.
