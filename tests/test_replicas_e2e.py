@@ -19,12 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.reminder_fanout import FIRE, REMINDER_MARK, seed
+from bot.config import Settings
 from bot.core.throttle import LIMIT as THROTTLE_LIMIT
 from bot.decks.loader import BUNDLED_CARDS
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.review import reminder_sends
 from bot.storage.schema import schema_versions, send_leases
-from tests.e2e import ANSWERS, ROOT, bot_env, free_port, question_text, webhook_env
+from bot.telegram.runner import health_url
+from tests.e2e import ANSWERS, PUBLIC_URL, ROOT, bot_env, free_port, question_text, webhook_env
 from tests.fakebotapi import BotProcess, FakeBotApi, FakeUser, RateLimits, running_fake_bot_api
 
 pytestmark = pytest.mark.e2e
@@ -303,3 +305,23 @@ async def send_statuses(url: str) -> Counter[str]:
             return Counter(row.status for row in rows)
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("listen", "url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8443/healthz"),
+        ("::", "http://127.0.0.1:8443/healthz"),
+        ("10.0.0.5", "http://10.0.0.5:8443/healthz"),
+        ("::1", "http://[::1]:8443/healthz"),
+    ],
+)
+def test_the_health_check_asks_where_the_webhook_server_listens(listen: str, url: str) -> None:
+    settings = Settings(webhook_url=PUBLIC_URL, listen=listen, port=8443)
+    assert health_url(settings) == url
+
+
+def test_with_polling_the_health_check_asks_the_database(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'q.db'}", "WEBHOOK_URL": ""}
+    checked = quizbot_health(env, timeout=5)
+    assert (checked.returncode, checked.stdout.strip()) == (0, "ok")

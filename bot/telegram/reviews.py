@@ -165,16 +165,18 @@ class ReminderDispatcher:
         except Exception:
             log.exception("the reminder run failed; retrying at the next wake-up")
         finally:
-            if not self.application.running:  # not while the bot shuts down
-                pass
-            elif not ran:  # another replica sends: look again when its lease may be free
-                self.arm(self.bulk.lease_seconds / 2)
-            else:
-                try:
-                    await self.rearm()
-                except Exception:
-                    log.exception("could not re-arm the reminders; retrying in a minute")
-                    self.arm(60.0)
+            if self.application.running:  # not while the bot shuts down
+                await self._wake_again(ran)
+
+    async def _wake_again(self, ran: bool) -> None:
+        if not ran:  # another replica sends: look again when its lease may have run out
+            self.arm(self.bulk.lease_seconds / 2)
+            return
+        try:
+            await self.rearm()
+        except Exception:
+            log.exception("could not re-arm the reminders; retrying in a minute")
+            self.arm(60.0)
 
     async def run(self) -> bool:
         """Close questions whose time is up, then fan out every reminder that is due.
