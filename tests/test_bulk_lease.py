@@ -111,4 +111,5 @@ async def test_the_pace_does_not_catch_up_in_a_burst_after_the_event_loop_stalle
     time.sleep(0.15)  # noqa: ASYNC251 - the stall under test: several slots go by unused
     await asyncio.gather(*senders)
     gaps = [later - earlier for earlier, later in itertools.pairwise(passed)]
-    assert min(gaps) >= pacer.interval / 2 - 0.002
+    at_once = [gap < pacer.interval / 2 for gap in gaps]
+    assert sum(at_once) <= 1  # one catches up with the stalled one, not the whole backlog

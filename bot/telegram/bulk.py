@@ -43,8 +43,8 @@ class Pacer:
     """Lets callers through one at a time, evenly spaced, and never catches up in a burst.
 
     Callers go in turn, each ``interval`` after the previous one. One that woke late (a busy
-    event loop) does not let the next ones through together to catch up: the next waits at
-    least half an interval, so no second ever carries more than the pace allows.
+    event loop) lets at most one more through at once to catch up, never the whole backlog
+    of missed slots, so no second carries more than one message over the pace.
     """
 
     def __init__(self, per_second: float) -> None:
@@ -59,7 +59,7 @@ class Pacer:
             slot = max(now, self._next)
             if slot > now:
                 await asyncio.sleep(slot - now)
-            self._next = max(slot, loop.time() - self.interval / 2) + self.interval
+            self._next = max(slot, loop.time() - self.interval) + self.interval
 
 
 def replica_name() -> str:
