@@ -20,8 +20,10 @@ ENV QUIZBOT_CARDS=/app/cards.yaml \
 VOLUME ["/data"]
 USER quizbot
 
+# In webhook mode (WEBHOOK_URL set) `quizbot health` asks the running bot's own /healthz on
+# PORT, so a hung process is unhealthy; with polling it checks that the database answers.
 HEALTHCHECK --interval=30s --timeout=15s --start-period=20s --retries=3 \
-    CMD ["quizbot", "health"]
+    CMD ["quizbot", "health", "--timeout", "10"]
 
 ENTRYPOINT ["quizbot"]
 CMD ["run"]

@@ -1,16 +1,17 @@
 """Reminder fan-out: 10,000 users whose daily reminder falls due in the same minute.
 
 Seeds a database with N users (``--quick``: 300), each with a reminder at 09:00 UTC and one card
-due, then runs the real bot (``python -m bot run``) against the fake Bot API with Telegram-like
-flood control switched on: 30 messages a second overall (bursts of 30), one a second per
-private chat, 429 with ``retry_after`` beyond that. The bot's clock is shifted so 09:00 comes a
-few seconds after start-up, and the real JobQueue fires the reminders.
+due, then runs two replicas of the real bot (``python -m bot run`` in webhook mode, on the one
+database; ``--replicas``) against the fake Bot API with Telegram-like flood control switched
+on: 30 messages a second overall for the bot, whichever process sends (bursts of 30), one a
+second per private chat, 429 with ``retry_after`` beyond that. The bots' clocks are shifted so
+09:00 comes a few seconds after start-up, and their real JobQueues fire the reminders.
 
 Prints one ``name: value`` figure per line: the time from 09:00 to the last reminder delivered,
-the achieved rate as a ratio to 30/s, the 429s Telegram would have answered, and the lost and
-duplicated reminders (both should be 0).
+the overall rate as a ratio to 30/s, the busiest second, the 429s Telegram answered, and the
+lost and duplicated reminders (both should be 0).
 
-    python bench/reminder_fanout.py [--quick] [--users N] [--database-url URL]
+    python bench/reminder_fanout.py [--quick] [--users N] [--replicas N] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,13 +33,13 @@ from bot.core.scheduling import Rating, make_scheduler, review  # noqa: E402
 from bot.decks.loader import BUNDLED_CARDS, load_deck  # noqa: E402
 from bot.storage.base import Store, users  # noqa: E402
 from bot.storage.review import card_states, reminders  # noqa: E402
-from tests.e2e import bot_env  # noqa: E402
+from tests.e2e import free_port, webhook_env  # noqa: E402
 from tests.fakebotapi import BotProcess, FakeBotApi, RateLimits  # noqa: E402
 
 #: The minute every reminder falls due (a Tuesday).
 FIRE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-#: Seconds between starting the bot and 09:00 on its clock: enough to start up.
-LEAD_SECONDS = 8.0
+#: Seconds between starting the bots and 09:00 on their clocks: enough to start up.
+LEAD_SECONDS = 10.0
 TELEGRAM_RATE = 30.0
 REMINDER_MARK = "Time to review"
 
@@ -108,11 +110,24 @@ async def seed(database_url: str, user_ids: list[int]) -> None:
         await store.close()
 
 
-def delivered_count(api: FakeBotApi) -> int:
-    return sum(1 for call in api.calls("sendMessage") if call.ok)
+def delivered_since(api: FakeBotApi, after: int) -> tuple[int, int]:
+    """Messages delivered from call ``after`` on, and where the next look should start.
+
+    Only new calls are copied: the fake timestamps a call under the lock that copying holds,
+    so copying the whole log every second would bunch the arrivals it times.
+    """
+    delivered, resume = 0, after
+    for call in api.calls(after=after):
+        if call.status is None:
+            break
+        delivered += call.method == "sendMessage" and call.ok
+        resume = call.index + 1
+    return delivered, resume
 
 
-def run(user_count: int, database_url: str | None, timeout: float) -> dict[str, float | int]:
+def run(
+    user_count: int, replicas: int, database_url: str | None, timeout: float
+) -> dict[str, float | int]:
     with tempfile.TemporaryDirectory() as folder:
         url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'fanout.db'}"
         api = FakeBotApi(rate_limits=RateLimits())
@@ -123,18 +138,27 @@ def run(user_count: int, database_url: str | None, timeout: float) -> dict[str, 
             asyncio.run(seed(url, [person.id for person in people]))
             seed_seconds = time.perf_counter() - started
 
-            env = bot_env(api, url)
-            env["QUIZBOT_LOG_LEVEL"] = "WARNING"
-            # The bot's clock reads 09:00 at fire_wall (real time), LEAD_SECONDS from now.
+            # The bots' clocks read 09:00 at fire_wall (real time), LEAD_SECONDS from now.
             fire_wall = time.time() + LEAD_SECONDS
             offset = FIRE - datetime.fromtimestamp(fire_wall, UTC)
-            env["QUIZBOT_CLOCK_OFFSET_SECONDS"] = f"{offset.total_seconds():.3f}"
-            with BotProcess(env, cwd=ROOT, startup_timeout=120) as bot:
-                bot.start(wait_for_polling=api, timeout=120)
+            with ExitStack() as stack:
+                bots = []
+                mark = api.call_count()
+                for _ in range(replicas):
+                    env = webhook_env(api, url, None, free_port())
+                    env["QUIZBOT_LOG_LEVEL"] = "WARNING"
+                    env["QUIZBOT_CLOCK_OFFSET_SECONDS"] = f"{offset.total_seconds():.3f}"
+                    bot = stack.enter_context(BotProcess(env, cwd=ROOT, startup_timeout=120))
+                    bots.append(bot.start())
+                api.wait_for(
+                    lambda: len(api.calls("setWebhook", after=mark)) >= replicas, timeout=120
+                )
                 deadline = time.monotonic() + timeout
                 last_progress, last_count = time.monotonic(), -1
+                count, looked_up_to = 0, 0
                 while time.monotonic() < deadline:
-                    count = delivered_count(api)
+                    more, looked_up_to = delivered_since(api, looked_up_to)
+                    count += more
                     if count >= user_count:
                         break
                     if count != last_count:
@@ -143,7 +167,8 @@ def run(user_count: int, database_url: str | None, timeout: float) -> dict[str, 
                         break  # stalled: report what arrived
                     time.sleep(1.0)
                 time.sleep(3.0)  # anything sent twice would arrive now
-                bot_logs = bot.logs()
+                bot_logs = [bot.logs() for bot in bots]
+                running = sum(bot.running for bot in bots)
             calls = api.calls("sendMessage")
         finally:
             api.stop()
@@ -159,6 +184,8 @@ def run(user_count: int, database_url: str | None, timeout: float) -> dict[str, 
     span = max(last - first, 1e-9)
     return {
         "users": user_count,
+        "replicas": replicas,
+        "replicas_running_at_the_end": running,
         "seed_seconds": round(seed_seconds, 1),
         "delivered": delivered,
         "lost": user_count - delivered,
@@ -170,7 +197,9 @@ def run(user_count: int, database_url: str | None, timeout: float) -> dict[str, 
         "peak_messages_in_one_second": max(windows.values(), default=0),
         "http_429_answers": sum(1 for call in calls if call.status == 429),
         "other_failed_sends": sum(1 for call in calls if call.status not in (200, 429)),
-        "rate_limit_warnings_in_log": bot_logs.count("Rate limit hit after maximum"),
+        "rate_limit_warnings_in_log": sum(
+            log.count("Rate limit hit after maximum") for log in bot_logs
+        ),
     }
 
 
@@ -178,11 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 users instead of 10,000")
     parser.add_argument("--users", type=int, help="how many users (overrides --quick)")
+    parser.add_argument("--replicas", type=int, default=2, help="bot processes (default 2)")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     args = parser.parse_args(argv)
     user_count = args.users or (300 if args.quick else 10_000)
     timeout = 120 + 3 * user_count / TELEGRAM_RATE
-    figures = run(user_count, args.database_url, timeout)
+    figures = run(user_count, args.replicas, args.database_url, timeout)
     for name, value in figures.items():
         print(f"{name}: {value}")
     return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1

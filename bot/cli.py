@@ -34,8 +34,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--db", help="practice history file (env QUIZBOT_PRACTICE_DB, default ~/.quizbot/)"
     )
 
-    health = commands.add_parser("health", help="exit 0 when the database answers (for Docker)")
+    health = commands.add_parser(
+        "health", help="exit 0 when the bot is healthy (webhook: its /healthz; else the database)"
+    )
     health.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
+    health.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (10)")
 
     check = commands.add_parser("check", help="validate card banks and summarise them")
     check.add_argument(

@@ -75,6 +75,19 @@ def deck_quota_from_env(env: Mapping[str, str]) -> DeckQuota:
     return DeckQuota(**values)
 
 
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, not {text!r}.")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot needs to start, and nothing read from anywhere else."""
@@ -92,6 +105,8 @@ class Settings:
     challenges: ChallengeLimits = field(default_factory=ChallengeLimits)
     reviews: ReviewOptions = field(default_factory=ReviewOptions)
     decks: DeckQuota = field(default_factory=DeckQuota)
+    #: How long the replica sending reminders and broadcasts holds that role unrenewed.
+    send_lease_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +134,7 @@ class Settings:
             challenges=ChallengeLimits.from_env(env),
             reviews=ReviewOptions.from_env(env),
             decks=deck_quota_from_env(env),
+            send_lease_seconds=_positive_seconds(env, "QUIZBOT_SEND_LEASE_SECONDS", 10.0),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,3 +67,30 @@ def running_bot(
     with BotProcess(env, cwd=ROOT) as process:
         process.start(wait_for_polling=api)
         yield process
+
+
+#: Webhook mode: the public URL registered with the fake, and the secret token.
+PUBLIC_URL = "https://quiz.example.test/telegram-hook"
+SECRET = "s3cret-token_for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_env(
+    api: FakeBotApi, database_url: str, cards: Path | str | None, port: int, **extra: str
+) -> dict[str, str]:
+    """The environment of a webhook-mode bot listening on 127.0.0.1:``port``."""
+    return (
+        bot_env(api, database_url, cards)
+        | extra
+        | {
+            "WEBHOOK_URL": PUBLIC_URL,
+            "WEBHOOK_SECRET": SECRET,
+            "QUIZBOT_LISTEN": "127.0.0.1",
+            "PORT": str(port),
+        }
+    )

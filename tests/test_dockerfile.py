@@ -3,7 +3,9 @@ steps are the ones CI runs in a fresh virtual environment (see .ci/run)."""
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -37,10 +39,21 @@ def test_sqlite_data_lives_in_a_data_volume() -> None:
     assert any("sqlite+aiosqlite:////data/" in line for line in instructions("ENV"))
 
 
-def test_there_is_a_healthcheck_that_asks_the_database() -> None:
+def test_there_is_a_healthcheck_that_runs_quizbot_health_within_its_timeout() -> None:
+    """``quizbot health`` probes the running bot's /healthz in webhook mode (see
+    tests/test_replicas_e2e.py) and the database with polling; it gives up before Docker does."""
     (check,) = instructions("HEALTHCHECK")
-    assert "quizbot" in check
-    assert "health" in check
+    command = json.loads(check[check.index("CMD") + 3 :])
+    assert command[:2] == ["quizbot", "health"]
+    docker_timeout = float(re.search(r"--timeout=(\d+)s", check).group(1))  # type: ignore[union-attr]
+    assert float(command[command.index("--timeout") + 1]) < docker_timeout
+
+
+def test_the_image_does_not_install_tornado_which_nothing_uses() -> None:
+    """PTB's "webhooks" extra is tornado, for PTB's own webhook server; ours is aiohttp."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ptb = next(d for d in project["project"]["dependencies"] if d.startswith("python-telegram-bot"))
+    assert "webhooks" not in ptb
 
 
 def test_the_build_context_is_limited_by_dockerignore() -> None:

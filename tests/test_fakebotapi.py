@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import telegram
+from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
@@ -365,8 +366,11 @@ async def test_a_second_poller_terminates_the_first_with_conflict(
 
 
 async def test_webhook_mode_receives_updates_posted_by_the_fake(api: FakeBotApi) -> None:
+    """The fake POSTs updates with the secret token header, as Telegram does, to a webhook
+    server (aiohttp, as the bot's; PTB's own needs tornado, which the bot does not install)."""
     user = api.add_user("Ann")
     port = _free_port()
+    secrets_seen: list[str | None] = []
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
@@ -374,25 +378,31 @@ async def test_webhook_mode_receives_updates_posted_by_the_fake(api: FakeBotApi)
 
     application = Application.builder().token(api.token).base_url(api.base_url).build()
     application.add_handler(CommandHandler("start", start))
+
+    async def receive(request: web.Request) -> web.Response:
+        secrets_seen.append(request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+        update = Update.de_json(await request.json(), application.bot)
+        await application.update_queue.put(update)
+        return web.json_response({"ok": True})
+
+    server = web.Application()
+    server.router.add_post("/hook", receive)
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
     api.route_webhook_to(f"http://127.0.0.1:{port}/hook")
     async with application:
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="hook",
-            webhook_url="https://bot.example.org/hook",
-            secret_token="s3cret",
-        )
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await application.bot.set_webhook("https://bot.example.org/hook", secret_token="s3cret")
         try:
             api.send_text(user, "/start")
             reply = await api.wait_for_message_async(user)
             info = await application.bot.get_webhook_info()
         finally:
-            await application.updater.stop()
+            await runner.cleanup()
             await application.stop()
 
+    assert secrets_seen == ["s3cret"]
     assert reply.text == "Welcome via webhook"
     assert info.url == "https://bot.example.org/hook"
     assert info.pending_update_count == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.throttle import Decision, FloodGuard
+from bot.core.throttle import Decision, FloodGuard, judge_arrivals
 
 
 def test_a_normal_pace_is_never_throttled() -> None:
@@ -42,3 +42,21 @@ def test_idle_users_are_forgotten() -> None:
     guard.check(2, 15.0)
     guard.forget_idle(20.0)
     assert set(guard._recent) == {2}
+
+
+@pytest.mark.parametrize(
+    ("counted_before", "arrivals", "warned", "expected"),
+    [
+        (0, 3, False, "allow allow allow"),
+        (19, 1, False, "allow"),
+        (19, 3, False, "allow warn drop"),
+        (20, 2, False, "warn drop"),
+        (20, 2, True, "drop drop"),  # another replica warned already
+        (40, 1, True, "drop"),
+    ],
+)
+def test_a_window_shared_by_replicas_allows_the_limit_then_warns_once(
+    counted_before: int, arrivals: int, warned: bool, expected: str
+) -> None:
+    decisions = judge_arrivals(counted_before, arrivals, warned, limit=20)
+    assert " ".join(decisions) == expected

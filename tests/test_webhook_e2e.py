@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -11,35 +10,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e import ANSWERS, ROOT, bot_env, question_text
+from tests.e2e import ANSWERS, PUBLIC_URL, ROOT, SECRET, free_port, question_text, webhook_env
 from tests.fakebotapi import BotProcess, ChatMessage, FakeBotApi, FakeUser
 
 pytestmark = pytest.mark.e2e
-
-PUBLIC_URL = "https://quiz.example.test/telegram-hook"
-SECRET = "s3cret-token_for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
 def webhook_bot(
     api: FakeBotApi, database_url: str, cards: Path, port: int, **extra: str
 ) -> Iterator[BotProcess]:
-    env = (
-        bot_env(api, database_url, cards)
-        | extra
-        | {
-            "WEBHOOK_URL": PUBLIC_URL,
-            "WEBHOOK_SECRET": SECRET,
-            "QUIZBOT_LISTEN": "127.0.0.1",
-            "PORT": str(port),
-        }
-    )
+    env = webhook_env(api, database_url, cards, port, **extra)
     with BotProcess(env, cwd=ROOT) as process:
         mark = api.call_count()
         process.start()

@@ -1,7 +1,9 @@
 """Flood control: a user who sends too much too fast is slowed down politely.
 
 Pure logic over a monotonic clock that the caller passes in; the adapter drops what is refused.
-Other users are never affected: each user has a window of their own.
+Other users are never affected: each user has a window of their own. ``FloodGuard`` counts in
+one process; ``judge_arrivals`` judges a window the replicas share (kept in the database), so
+a flooder gets the same allowance however many replicas their updates are spread over.
 """
 
 from __future__ import annotations
@@ -52,3 +54,21 @@ class FloodGuard:
         ]:
             self._recent.pop(user_id, None)
             self._warned_at.pop(user_id, None)
+
+
+def judge_arrivals(
+    counted_before: int, arrivals: int, warned: bool, limit: int = LIMIT
+) -> list[Decision]:
+    """Decisions for ``arrivals`` updates from one user in a shared window that had counted
+    ``counted_before`` updates before them: the first over the limit warns, unless the window
+    warned already; the rest are dropped."""
+    decisions: list[Decision] = []
+    for number in range(counted_before + 1, counted_before + arrivals + 1):
+        if number <= limit:
+            decisions.append(Decision.ALLOW)
+        elif not warned:
+            decisions.append(Decision.WARN)
+            warned = True
+        else:
+            decisions.append(Decision.DROP)
+    return decisions

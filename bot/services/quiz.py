@@ -311,8 +311,9 @@ class QuizService:
         """Grade a typed answer against the open question and record it, exactly once."""
         async with self.store.transaction() as tx:
             if not await tx.claim_update(update_id, now):
+                # Handled before: its feedback is sent again only if it never went out.
                 earlier = await tx.answer_for_update(update_id) if update_id else None
-                if earlier is None:
+                if earlier is None or await tx.was_replied(update_id):
                     return Notice("duplicate")
                 round_ = await tx.get_round(earlier.round_id)
                 assert round_ is not None

@@ -86,6 +86,12 @@ def _streak_days_to_local_days(conn: Connection) -> None:
         )
 
 
+def _replicas(conn: Connection) -> None:
+    """Reply marks on update claims; the bulk-send lease and shared flood windows tables."""
+    _add_columns("processed_updates", "replied_at")(conn)
+    _create_missing_tables(conn)
+
+
 #: Modules that define more tables on ``metadata``; imported before the schema is checked.
 TABLE_MODULES = ("bot.storage.group", "bot.storage.review", "bot.storage.decks")
 
@@ -109,13 +115,33 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
         _add_columns("challenges", "posting_step", "posting_by", "posting_until", "paused_until"),
     ),
     (7, "streak days in the user's time zone", _streak_days_to_local_days),
+    (8, "replicas: reply marks, bulk-send lease, flood windows", _replicas),
     (9, "user decks", _create_missing_tables),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+#: The PostgreSQL advisory lock that lets one process at a time upgrade the schema
+#: (any fixed number; "quizbot" in ASCII).
+MIGRATION_LOCK_KEY = 0x717569636B626F74
+
+
+def _serialise(conn: Connection) -> None:
+    """Wait until no other process is upgrading the schema; held until this transaction ends.
+
+    Replicas started together on an empty PostgreSQL database would otherwise all create the
+    tables at once, and all but one fail on PostgreSQL's catalogue (pg_type) unique index.
+    The lock is taken first, so the schema is inspected only after the other upgrade has
+    committed: the next replica then finds it up to date. SQLite's BEGIN IMMEDIATE (see
+    ``bot.storage.base``) already serialises writers.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
 def _migrate(conn: Connection) -> int:
     """Bring the schema to ``SCHEMA_VERSION``; return the version the database had before."""
+    _serialise(conn)
     inspector = inspect(conn)
     existing = set(inspector.get_table_names())
     now = datetime.now(UTC)

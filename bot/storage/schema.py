@@ -135,6 +135,19 @@ processed_updates = Table(
     metadata,
     Column("update_id", BigInteger, primary_key=True, autoincrement=False),
     Column("processed_at", UTCDateTime, nullable=False),
+    # When the update's reply went out (or it needed none): a redelivery is then not answered
+    # again. NULL with a claim: the effects committed but the reply may not have been sent.
+    Column("replied_at", UTCDateTime),
+)
+
+#: One row per kind of bulk sending (reminders and broadcasts share "bulk"): the replica
+#: holding it is the only one that sends, so the deployment keeps Telegram's overall limit.
+send_leases = Table(
+    "send_leases",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("held_until", UTCDateTime, nullable=False),
 )
 
 
@@ -151,6 +164,17 @@ bot_state = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+
+#: Each user's flood-control window, shared by the replicas (see bot.core.throttle).
+flood_windows = Table(
+    "flood_windows",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("counted", Integer, nullable=False),
+    Column("warned", Boolean, nullable=False),
 )
 
 

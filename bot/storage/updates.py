@@ -1,14 +1,79 @@
-"""Telegram updates: claims that make each count once, the inbox, and the bot's own state."""
+"""Telegram updates: claims that make each count once, reply marks that make each answered
+once, the inbox, the bulk-send lease, and the bot's own state."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, case, or_, select, update
 
-from bot.storage.schema import Queries, bot_state, inbox, per_dialect, processed_updates
+from bot.storage.schema import (
+    Queries,
+    bot_state,
+    flood_windows,
+    inbox,
+    per_dialect,
+    processed_updates,
+    send_leases,
+)
 
+
+def _mark_replied(insert: Callable[[Table], Any]) -> Any:
+    statement = insert(processed_updates).values(
+        update_id=bindparam("update_id"),
+        processed_at=bindparam("now"),
+        replied_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["update_id"], set_={"replied_at": statement.excluded.replied_at}
+    )
+
+
+def _take_lease(insert: Callable[[Table], Any]) -> Any:
+    """Insert the lease, or take it over when it is ours already or has run out."""
+    statement = insert(send_leases).values(
+        name=bindparam("name"), holder=bindparam("holder"), held_until=bindparam("until")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"holder": statement.excluded.holder, "held_until": statement.excluded.held_until},
+        where=or_(
+            send_leases.c.holder == statement.excluded.holder,
+            send_leases.c.held_until < bindparam("now"),
+        ),
+    )
+
+
+def _count_arrivals(insert: Callable[[Table], Any]) -> Any:
+    """Add a user's new updates to their window, or start a new window if it is over."""
+    statement = insert(flood_windows).values(
+        user_id=bindparam("user_id"),
+        window_start=bindparam("now"),
+        counted=bindparam("arrivals"),
+        warned=False,
+    )
+    current = flood_windows.c.window_start > bindparam("window_opened_after")
+    return statement.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={
+            "counted": case(
+                (current, flood_windows.c.counted + statement.excluded.counted),
+                else_=statement.excluded.counted,
+            ),
+            "warned": case((current, flood_windows.c.warned), else_=False),
+            "window_start": case(
+                (current, flood_windows.c.window_start), else_=statement.excluded.window_start
+            ),
+        },
+    ).returning(flood_windows.c.counted, flood_windows.c.warned)
+
+
+_COUNT_ARRIVALS = per_dialect(_count_arrivals)
+_MARK_REPLIED = per_dialect(_mark_replied)
+_TAKE_LEASE = per_dialect(_take_lease)
 _CLAIM_UPDATE = per_dialect(
     lambda insert: (
         insert(processed_updates)
@@ -33,6 +98,30 @@ class UpdateQueries(Queries):
             _CLAIM_UPDATE[self.conn.dialect.name], {"update_id": update_id, "processed_at": now}
         )
         return result.rowcount == 1
+
+    async def mark_replied(self, update_id: int, now: datetime) -> None:
+        """Record that this update's reply went out, so a redelivery is not answered again.
+
+        Updates whose handler claimed nothing (/help, say) get a claim row here too.
+        """
+        await self.conn.execute(
+            _MARK_REPLIED[self.conn.dialect.name], {"update_id": update_id, "now": now}
+        )
+
+    async def replied_among(self, update_ids: Iterable[int]) -> set[int]:
+        """Which of these updates were answered already."""
+        ids = list(update_ids)
+        if not ids:
+            return set()
+        rows = await self.conn.execute(
+            select(processed_updates.c.update_id).where(
+                processed_updates.c.update_id.in_(ids), processed_updates.c.replied_at.is_not(None)
+            )
+        )
+        return {row.update_id for row in rows}
+
+    async def was_replied(self, update_id: int | None) -> bool:
+        return update_id is not None and bool(await self.replied_among([update_id]))
 
     async def forget_claims(self, before: datetime, batch: int = 5000) -> int:
         """Drop up to ``batch`` of the oldest update claims made before ``before``.
@@ -76,10 +165,13 @@ class UpdateQueries(Queries):
             .on_conflict_do_nothing(index_elements=["update_id"])
         )
 
-    async def kept_updates(self, limit: int = 1000) -> list[tuple[int, str]]:
-        result = await self.conn.execute(
-            select(inbox.c.update_id, inbox.c.payload).order_by(inbox.c.update_id).limit(limit)
-        )
+    async def kept_updates(
+        self, limit: int = 1000, received_before: datetime | None = None
+    ) -> list[tuple[int, str]]:
+        query = select(inbox.c.update_id, inbox.c.payload).order_by(inbox.c.update_id).limit(limit)
+        if received_before is not None:
+            query = query.where(inbox.c.received_at < received_before)
+        result = await self.conn.execute(query)
         return [(row.update_id, row.payload) for row in result]
 
     async def forget_updates(self, update_ids: list[int]) -> None:
@@ -98,3 +190,56 @@ class UpdateQueries(Queries):
                 index_elements=["key"], set_={"value": statement.excluded.value}
             )
         )
+
+    # flood control shared by the replicas
+
+    async def count_arrivals(
+        self, user_id: int, arrivals: int, now: datetime, window_opened_after: datetime
+    ) -> tuple[int, bool]:
+        """Count ``arrivals`` updates into the user's window (a new one if the current one
+        opened at or before ``window_opened_after``); return the count before them and whether
+        the window has warned the user."""
+        row = (
+            await self.conn.execute(
+                _COUNT_ARRIVALS[self.conn.dialect.name],
+                {
+                    "user_id": user_id,
+                    "arrivals": arrivals,
+                    "now": now,
+                    "window_opened_after": window_opened_after,
+                },
+            )
+        ).one()
+        return row.counted - arrivals, bool(row.warned)
+
+    async def note_warned(self, user_ids: Iterable[int]) -> None:
+        ids = list(user_ids)
+        if ids:
+            await self.conn.execute(
+                update(flood_windows).where(flood_windows.c.user_id.in_(ids)).values(warned=True)
+            )
+
+    # the bulk-send lease: one replica at a time sends reminders and broadcasts
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease ``name`` until ``until``; False while another holds it."""
+        result = await self.conn.execute(
+            _TAKE_LEASE[self.conn.dialect.name],
+            {"name": name, "holder": holder, "until": until, "now": now},
+        )
+        return result.rowcount == 1
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self.conn.execute(
+            send_leases.delete().where(send_leases.c.name == name, send_leases.c.holder == holder)
+        )
+
+    async def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        row = (
+            await self.conn.execute(
+                select(send_leases.c.holder, send_leases.c.held_until).where(
+                    send_leases.c.name == name
+                )
+            )
+        ).first()
+        return (row.holder, row.held_until) if row else None

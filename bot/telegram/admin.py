@@ -15,6 +15,7 @@ from bot.decks.loader import DeckError, load_decks
 from bot.telegram import render
 
 if TYPE_CHECKING:
+    from bot.telegram.bulk import BulkLease
     from bot.telegram.runtime import Runtime
 
 log = logging.getLogger("bot.admin")
@@ -127,21 +128,33 @@ async def _send_broadcast(
     html_text: str,
 ) -> None:
     sent = failed = 0
+    bulk = runtime.bulk
+    assert bulk is not None
     try:
-        for user_id in recipients:
-            try:
-                # PTB's rate limiter keeps this under Telegram's 30 messages per second.
-                await context.bot.send_message(user_id, f"📣 {html_text}")
-                sent += 1
-            except Forbidden:
-                failed += 1  # blocked the bot: nothing to retry
-            except TelegramError as problem:
-                failed += 1
-                log.warning("Broadcast to %s failed: %s", user_id, problem)
+        # One replica at a time sends bulk messages, at one pace for the whole deployment.
+        async with bulk.holding():
+            sent, failed = await _send_to_each(context, bulk, recipients, html_text)
     finally:
         runtime.broadcasting = False
     log.info("Broadcast done: %d sent, %d failed", sent, failed)
     await context.bot.send_message(admin_chat, f"📣 Broadcast done: {sent} sent, {failed} failed.")
+
+
+async def _send_to_each(
+    context: ContextTypes.DEFAULT_TYPE, bulk: BulkLease, recipients: list[int], html_text: str
+) -> tuple[int, int]:
+    sent = failed = 0
+    for user_id in recipients:
+        await bulk.pace()
+        try:
+            await context.bot.send_message(user_id, f"📣 {html_text}")
+            sent += 1
+        except Forbidden:
+            failed += 1  # blocked the bot: nothing to retry
+        except TelegramError as problem:
+            failed += 1
+            log.warning("Broadcast to %s failed: %s", user_id, problem)
+    return sent, failed
 
 
 ADMIN_COMMANDS = [

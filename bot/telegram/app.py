@@ -49,6 +49,7 @@ from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService, S
 from bot.storage.base import Store
 from bot.telegram import render
 from bot.telegram.admin import ADMIN_COMMANDS, register_admin_handlers
+from bot.telegram.bulk import BulkLease
 from bot.telegram.decks import register_deck_handlers
 from bot.telegram.group import register_group_handlers
 from bot.telegram.ordering import PerChatUpdateProcessor, concurrency_for
@@ -151,7 +152,11 @@ async def throttle(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_user is None:
         log.debug("Ignoring update %s: no user", update.update_id)
         raise ApplicationHandlerStop
-    decision = runtime_of(context).flood_guard.check(update.effective_user.id, time.monotonic())
+    runtime = runtime_of(context)
+    decision = runtime.flood_guard.check(update.effective_user.id, time.monotonic())
+    # The window the replicas share (counted when the update arrived) has the last word.
+    shared = runtime.pump.flood_decision(update.update_id) if runtime.pump else None
+    decision = shared if shared is not None else decision
     if decision is Decision.ALLOW:
         return
     if decision is Decision.WARN:
@@ -464,6 +469,7 @@ def build_application(
         runtime.store = await Store.open(settings.database_url)
         runtime.service = QuizService(runtime.store, runtime.decks)
         runtime.pump = UpdatePump(application, runtime.store, runtime.clock)
+        runtime.bulk = BulkLease(runtime.store, runtime.clock, settings.send_lease_seconds)
         for hook in runtime.on_startup:
             await hook(application, runtime)
         await application.bot.set_my_commands(runtime.commands)
@@ -489,6 +495,8 @@ def build_application(
     async def post_shutdown(application: Application) -> None:
         if runtime.pump is not None:
             await runtime.pump.close()
+        if runtime.bulk is not None:
+            await runtime.bulk.close()
         if runtime.store is not None:
             await runtime.store.close()
         log.info("quizbot stopped")

@@ -1,9 +1,10 @@
 """Telegram handlers for spaced repetition, reminders and /stats, and the reminder dispatcher.
 
 Reminders live in the database; PTB's JobQueue only holds one wake-up job, re-created at
-start-up and re-armed after every run and every /remind. Each run claims due reminders in
-small batches (see ``ReviewService.claim_due_reminders``) and a few workers send them through
-the bot's AIORateLimiter, which keeps the whole bot under Telegram's limits.
+start-up and re-armed after every run and every /remind. Each run takes the deployment's bulk
+lease (``bot.telegram.bulk``: one replica at a time sends), claims due reminders in small
+batches (see ``ReviewService.claim_due_reminders``), and a few workers send them at the
+lease's pace, under Telegram's limit for the whole deployment.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from bot.services.review import (
 )
 from bot.storage.base import UserProfile
 from bot.telegram import charts, render, render_reviews
+from bot.telegram.bulk import BulkLease
 from bot.telegram.render import Reply
 
 if TYPE_CHECKING:
@@ -73,10 +75,6 @@ EARLY_GROUP = -1
 CLAIM_BATCH = 30
 #: Concurrent sends.
 SEND_WORKERS = 30
-#: Reminders leave at a steady rate just under Telegram's ~30 messages/s. PTB's rate limiter
-#: (which every message passes too) allows bursts of 30, and bursts arriving bunched up are
-#: what Telegram answers with 429; an even pace avoids that and leaves room for replies.
-REMINDERS_PER_SECOND = 28.0
 #: Extra rounds of waiting out a 429 after the rate limiter's own retries are spent.
 RETRY_ROUNDS = 4
 #: The dispatcher looks at the database at least this often, whatever it expects.
@@ -119,21 +117,6 @@ def shifted_clock(clock: Callable[[], datetime], seconds: float) -> Callable[[],
     return lambda: clock() + offset
 
 
-class Pacer:
-    """Lets callers through one at a time, evenly spaced (no bursts)."""
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-
 @dataclass
 class SendResult:
     status: str  # sent | blocked | failed | unknown
@@ -147,13 +130,17 @@ class ReminderDispatcher:
     JOB_NAME = "review-reminders"
 
     def __init__(
-        self, application: Application, service: ReviewService, clock: Callable[[], datetime]
+        self,
+        application: Application,
+        service: ReviewService,
+        clock: Callable[[], datetime],
+        bulk: BulkLease,
     ) -> None:
         self.application = application
         self.service = service
         self.clock = clock
+        self.bulk = bulk
         self._lock = asyncio.Lock()
-        self._pacer = Pacer(REMINDERS_PER_SECOND)
         self.sent = 0
 
     def arm(self, delay: float) -> None:
@@ -172,24 +159,43 @@ class ReminderDispatcher:
         self.arm(min(MAX_SLEEP_SECONDS, max(0.0, delay)))
 
     async def _wake(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ran = True
         try:
-            await self.run()
+            ran = await self.run()
         except Exception:
             log.exception("the reminder run failed; retrying at the next wake-up")
         finally:
             if self.application.running:  # not while the bot shuts down
-                try:
-                    await self.rearm()
-                except Exception:
-                    log.exception("could not re-arm the reminders; retrying in a minute")
-                    self.arm(60.0)
+                await self._wake_again(ran)
 
-    async def run(self) -> None:
-        """Close questions whose time is up, then fan out every reminder that is due."""
+    async def _wake_again(self, ran: bool) -> None:
+        if not ran:  # another replica sends: look again when its lease may have run out
+            self.arm(self.bulk.lease_seconds / 2)
+            return
+        try:
+            await self.rearm()
+        except Exception:
+            log.exception("could not re-arm the reminders; retrying in a minute")
+            self.arm(60.0)
+
+    async def run(self) -> bool:
+        """Close questions whose time is up, then fan out every reminder that is due.
+
+        Only while holding the bulk lease; False (nothing done) while another replica has it.
+        Sends claimed but never finished are then settled first: their sender has let the
+        lease go, or lost it, so it is stopped or will not claim more.
+        """
         async with self._lock:
-            for closed in await self.service.close_due_questions(self.clock()):
-                await self._send_closed(closed)
-            await self._fan_out()
+            if not await self.bulk.try_acquire():
+                return False
+            try:
+                await self.service.resolve_unfinished_sends(self.clock())
+                for closed in await self.service.close_due_questions(self.clock()):
+                    await self._send_closed(closed)
+                await self._fan_out()
+            finally:
+                await self.bulk.release()
+            return True
 
     async def _fan_out(self) -> None:
         queue: asyncio.Queue[ReminderJob] = asyncio.Queue(maxsize=CLAIM_BATCH)
@@ -197,7 +203,7 @@ class ReminderDispatcher:
         try:
             # A shutdown stops the claiming; what is claimed already is still sent (a few
             # seconds' worth), so a deploy in the middle of a fan-out loses nothing.
-            while self.application.running:
+            while self.application.running and self.bulk.held:
                 claimed = await self.service.claim_due_reminders(self.clock(), CLAIM_BATCH)
                 if claimed.examined == 0:
                     break
@@ -251,7 +257,7 @@ class ReminderDispatcher:
             reply = render_reviews.private_reminder(job)
         else:
             reply = render_reviews.daily_question(job, self.clock())
-        await self._pacer.wait()
+        await self.bulk.pace()
         result = await self.send(job.chat_id, reply)
         await self.service.finish_reminder(
             job,
@@ -279,6 +285,7 @@ class ReminderDispatcher:
             )
 
     async def _send_closed(self, closed: ClosedQuestion) -> None:
+        await self.bulk.pace()
         result = await self.send(closed.chat_id, render_reviews.closed_question(closed))
         if result.status != "sent":
             log.warning("could not post the closed question in %d: %s", closed.chat_id, result)
@@ -294,12 +301,13 @@ class ReviewFeature:
         self.dispatcher: ReminderDispatcher | None = None
 
     async def startup(self, application: Application, runtime: Runtime) -> None:
-        """Open the service, settle sends a crash left open, and schedule the reminders."""
+        """Open the service and schedule the reminders; the first run, under the bulk lease,
+        settles sends a crash left open."""
         assert runtime.store is not None and runtime.service is not None
         runtime.service.spaced = SpacedRepetition(fuzzing=self.options.fuzzing)
         self.service = ReviewService(runtime.store, runtime.service)
-        await self.service.resolve_unfinished_sends(runtime.clock())
-        self.dispatcher = ReminderDispatcher(application, self.service, runtime.clock)
+        assert runtime.bulk is not None
+        self.dispatcher = ReminderDispatcher(application, self.service, runtime.clock, runtime.bulk)
         # The first run is at once: reminders that fell due while the bot was down go out now
         # (if under two hours late) and every other one gets its wake-up.
         self.dispatcher.arm(0.0)

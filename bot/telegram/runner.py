@@ -181,14 +181,57 @@ async def receive_webhooks(
 
 
 def run_health(args: argparse.Namespace) -> int:
-    """Exit 0 when the configured database answers a query; used by the Docker HEALTHCHECK."""
+    """The Docker HEALTHCHECK: exit 0 when the bot is healthy.
+
+    In webhook mode it asks the running process's ``/healthz`` (which answers from the bot's
+    own event loop and pings the database), so a hung bot is seen as unhealthy. With polling
+    there is no HTTP server, and it checks that the database answers a query.
+    """
+    try:
+        settings = Settings.from_env().with_overrides(database_url=args.database_url)
+    except ConfigError as problem:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+        return 1
+    timeout = args.timeout
+    if settings.webhook_url:
+        return probe_healthz(health_url(settings), timeout)
     from bot.storage.base import ping_database
 
-    url = args.database_url or Settings.from_env().database_url
+    url = settings.database_url
     try:
-        asyncio.run(asyncio.wait_for(ping_database(url), timeout=10))
+        asyncio.run(asyncio.wait_for(ping_database(url), timeout=timeout))
     except (SQLAlchemyError, OSError, TimeoutError) as problem:
         print(f"unhealthy: database {safe_url(url)}: {problem.__class__.__name__}", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+def health_url(settings: Settings) -> str:
+    """Where the running webhook server answers /healthz, seen from inside its container."""
+    host = settings.listen
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/healthz"
+
+
+def probe_healthz(url: str, timeout: float) -> int:
+    """GET ``url``; 0 when it answers 200 within ``timeout`` seconds, else 1."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as problem:
+        status = problem.code
+    except (urllib.error.URLError, OSError, TimeoutError) as problem:
+        print(f"unhealthy: {url}: {problem.__class__.__name__}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"unhealthy: {url} answered {status}", file=sys.stderr)
         return 1
     print("ok")
     return 0

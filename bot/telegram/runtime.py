@@ -20,6 +20,7 @@ from bot.core.throttle import FloodGuard
 from bot.services.quiz import Notice, QuestionView, QuizService, SummaryView
 from bot.storage.base import Store, UserProfile
 from bot.telegram import render
+from bot.telegram.bulk import BulkLease
 from bot.telegram.pump import UpdatePump
 
 COMMANDS = [
@@ -50,6 +51,8 @@ class Runtime:
     store: Store | None = None
     service: QuizService | None = None
     pump: UpdatePump | None = None
+    #: Who sends reminders and broadcasts in the deployment (see bot.telegram.bulk).
+    bulk: BulkLease | None = None
     commands: list[BotCommand] = field(default_factory=lambda: list(COMMANDS))
     services: dict[str, Any] = field(default_factory=dict)
     on_startup: list[StartupHook] = field(default_factory=list)
