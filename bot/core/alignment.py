@@ -127,18 +127,32 @@ def _defining(
     by_point: dict[tuple[int, int], list[int]],
     questions: Sequence[frozenset[str]],
 ) -> dict[int, frozenset[int]]:
-    """card -> the other cards whose question names one of its points, every word of it."""
+    """card -> the other cards whose question names one of its points, every word of it.
+
+    Questions are looked up by key, so a deck of thousands of cards is not read pairwise."""
+    asking: dict[str, set[int]] = {}
+    for number, asked in enumerate(questions):
+        for key in asked:
+            asking.setdefault(key, set()).add(number)
     found: dict[int, set[int]] = {}
     for (card, _), numbers in by_point.items():
-        named = wordings[numbers[0]].keys
-        for other, asked in enumerate(questions):
-            if other != card and all(keys & asked for keys in named):
-                found.setdefault(card, set()).add(other)
+        candidates: set[int] | None = None
+        for keys in wordings[numbers[0]].keys:
+            naming = set().union(*(asking.get(key, ()) for key in keys))
+            candidates = naming if candidates is None else candidates & naming
+            if not candidates:
+                break
+        candidates = (candidates or set()) - {card}
+        if candidates:
+            found.setdefault(card, set()).update(candidates)
     return {card: frozenset(others) for card, others in found.items()}
 
 
 #: Two points' texts are near twins when at least this share of their words is shared.
 TWIN_OVERLAP = 0.5
+#: Twins are found through the words they share that at most this many points say: in a deck of
+#: thousands of cards a common word would pair every point with every other (quadratic time).
+TWIN_KEY_MAX_POINTS = 64
 
 Twin = tuple[int, tuple[frozenset[str], ...], tuple[frozenset[str], ...]]
 
@@ -150,9 +164,22 @@ def _twins(
     builds the graph, then executes it" / "... builds the graph as it is executed"): the words
     that tell them apart decide which of the two an answer states."""
     texts = [(point, wordings[numbers[0]]) for point, numbers in by_point.items() if numbers]
+    # Only points that share a word can be twins: find them by key, not by reading all pairs,
+    # and only through words few points say (a word in every other point tells no two apart).
+    saying: dict[str, set[int]] = {}
+    for number, (_, said) in enumerate(texts):
+        for keys in said.keys:
+            for key in keys:
+                saying.setdefault(key, set()).add(number)
     found: dict[tuple[int, int], list[Twin]] = {}
     for point, said in texts:
-        for other_point, other in texts:
+        sharing: set[int] = set()
+        for keys in said.keys:
+            for key in keys:
+                if len(saying[key]) <= TWIN_KEY_MAX_POINTS:
+                    sharing |= saying[key]
+        for number in sorted(sharing):
+            other_point, other = texts[number]
             if other_point[0] == point[0]:
                 continue
             shared = [keys for keys in said.keys if any(keys & theirs for theirs in other.keys)]
@@ -162,8 +189,9 @@ def _twins(
             only_theirs = tuple(k for k in other.keys if not any(k & mine for mine in said.keys))
             only_mine = tuple(k for k in said.keys if not any(k & theirs for theirs in other.keys))
             if only_theirs or only_mine:
-                number = by_point[other_point][0]
-                found.setdefault(point, []).append((number, only_theirs, only_mine))
+                found.setdefault(point, []).append(
+                    (by_point[other_point][0], only_theirs, only_mine)
+                )
     return {point: tuple(twins) for point, twins in found.items()}
 
 
