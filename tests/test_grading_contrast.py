@@ -259,3 +259,52 @@ def test_a_hyphen_compound_said_in_other_words_order_earns_it(
     card_id: str, answer: str, credited: bool
 ) -> None:
     assert grade(COMPOUNDS[card_id], answer).points[0].matched is credited
+
+
+def make_aliased_deck(*cards: tuple[str, str, list[tuple[str, list[str]]]]) -> dict[str, Card]:
+    """Cards (id, question, (point text, aliases)), prepared together as one deck."""
+    made = [
+        Card(
+            id=card_id,
+            question=question,
+            points=[Point(text, tuple(aliases)) for text, aliases in points],
+        )
+        for card_id, question, points in cards
+    ]
+    prepare_cards(made)
+    return {card.id: card for card in made}
+
+
+BAKERY = make_aliased_deck(
+    (
+        "ahead",
+        "How does a bakery bake ahead?",
+        [("the kitchen first bakes the bread, then sells it", ["bake the loaves before selling"])],
+    ),
+    (
+        "on-demand",
+        "How does a bakery bake on demand?",
+        [("the kitchen bakes the bread as it is being sold", ["baked while selling"])],
+    ),
+    ("quality", "What do customers judge a bakery by?", [("freshness", ["how fresh it is"])]),
+    ("cost", "What do owners judge a bakery by?", [("margin", ["profit per loaf"])]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "credited"),
+    [
+        # a short alias said in full does not shield the point from the sibling card's
+        # wording that explains the same words and more
+        ("on-demand", "bake the loaves first, then sell them", False),
+        ("on-demand", "baked while selling", True),
+        ("ahead", "bake the loaves before selling them", True),
+        # two cards' points named side by side, each in its own words: a list of both
+        ("quality", "freshness and margin", True),
+        ("cost", "freshness and margin", True),
+    ],
+)
+def test_an_alias_said_in_full_is_outshone_by_a_sibling_that_explains_its_words(
+    card_id: str, answer: str, credited: bool
+) -> None:
+    assert grade(BAKERY[card_id], answer).points[0].matched is credited

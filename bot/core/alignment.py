@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from bot.core.textnorm import Token, mark_negations, tokenize
 
 #: A rival must align this much better (in F1 of the two coverages) to take a statement.
-RIVAL_MARGIN = 0.0
+RIVAL_MARGIN = 1e-9
 #: The answer's alignment score weighs covering the points this many times as much as saying
 #: nothing else (F-beta): a teacher docks less for extra words than for missing content.
 ALIGNMENT_BETA = 3.0
@@ -252,6 +252,14 @@ def _said(keys: frozenset[str], index: Index) -> bool:
     return any((key, False) in index for key in keys)
 
 
+def _said_beyond(keys: frozenset[str], index: Index, own_positions: set[int]) -> bool:
+    """True when the statement says a word with these keys, not denied, where the grader found
+    none of this point's words (an alias of the point may say the twin's word too)."""
+    return any(
+        position not in own_positions for key in keys for position in index.get((key, False), ())
+    )
+
+
 def _f1(recall: float, precision: float) -> float:
     return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
 
@@ -381,15 +389,15 @@ def outshone(
             own_positions - aligned  # the grader found more of this card than the twin says
         )
         if not mine and (
-            any(_said(keys, statement.index) for keys in only_theirs)  # a word of the twin's
-            or (only_mine and share >= 1.0)  # the twin in full, without this point's own word
+            any(_said_beyond(keys, statement.index, own_positions) for keys in only_theirs)
+            or (only_mine and share >= 1.0 > own_share)  # the twin in full, this point not
         ):
             return True
     defining = rivals.defining.get(card, frozenset())
     others = [
         (number, share, aligned)
         for number, (share, aligned) in said.items()
-        if share > own_share
+        if (share > own_share or share >= 1.0)
         and rivals.wordings[number].card != card
         and rivals.wordings[number].card not in defining
     ]
@@ -403,15 +411,25 @@ def outshone(
         own_aligned |= aligned
     own_recall = max(own_share, own_share_bag)
     own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
+    half_own = -1.0  # half the weight of the words that earned this point, once needed
     for _, share, aligned in others:
-        if share <= own_recall:
+        if share < own_recall or (share == own_recall and share < 1.0):
+            continue
+        precision = sum(weight_of[position] for position in aligned) / total
+        if _f1(share, precision) <= own_f1 + RIVAL_MARGIN:
             continue
         if all(
             qualifier(tokens[position]) or not asked.isdisjoint(answer_keys(tokens[position]))
             for position in aligned - own_aligned
         ):
             continue  # it adds only a qualifier ("full") or the question's words
-        precision = sum(weight_of[position] for position in aligned) / total
-        if _f1(share, precision) > own_f1 + RIVAL_MARGIN:
-            return True
+        if own_recall >= 1.0:  # both said in full: the rival must explain this point's words
+            if half_own < 0:
+                half_own = sum(weight_of.get(position, 0.0) for position in own_positions) / 2
+            if (
+                sum(weight_of.get(position, 0.0) for position in aligned & own_positions)
+                <= half_own
+            ):
+                continue  # ...else the two are said side by side, in words of their own: a list
+        return True
     return False

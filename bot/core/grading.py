@@ -34,7 +34,13 @@ from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
 
-from bot.core.alignment import Statement, answer_keys, outshone, statement_words, two_way
+from bot.core.alignment import (
+    Statement,
+    answer_keys,
+    outshone,
+    statement_words,
+    two_way,
+)
 from bot.core.cards import Card, Point
 from bot.core.keyterms import (
     EAGER_PREPARE_MAX_CARDS,
@@ -134,6 +140,8 @@ SHORT_POINT_TERMS = 2
 SPLIT_COMPOUND_REACH = 3
 #: Punctuation that ends a statement, for telling which card's point it states.
 SENTENCE_ENDS = frozenset(".!?;")
+#: A statement of at most this many content words makes one claim (see ``_taken_by_rivals``).
+ONE_CLAIM_WORDS = 12
 #: Float slack for comparing shares against thresholds.
 EPSILON = 1e-9
 
@@ -158,6 +166,9 @@ class PointGrade:
     similarity: float  # best weighted share of a term set found in the answer, 0..1
     matched_terms: tuple[str, ...] = ()  # key terms found (as the card spells them)
     missing_terms: tuple[str, ...] = ()  # key terms of the point text not found
+    #: best share found of the point's own wording (its text and parts, not an alias): an
+    #: alias said in full is no proof that no other card's point is said more fully
+    wording_similarity: float = 0.0
 
     @property
     def text(self) -> str:
@@ -631,6 +642,7 @@ def _grade_point(
         return PointGrade(index, point, False, None, 0.0, (), (plan.polarity,))
 
     best: tuple[bool, float, list[list[_Hit]], list[int]] = (False, 0.0, [], [])
+    best_wording = 0.0  # ...of the sets that are no alias
     denied = bool(plan.sets) and _denied(prepared, plan, hits)
     said = hits.keys()
     for term_set in plan.sets:
@@ -684,6 +696,8 @@ def _grade_point(
             and not denied
             and not (headless and term_set.heads)
         )
+        if credited and not term_set.source.startswith("alias:"):
+            best_wording = max(best_wording, share)
         if (credited, share) > (best[0], best[1]):
             found.sort(key=lambda entry: -entry[0])
             best = (credited, share, [entry[2] for entry in found], [entry[1] for entry in found])
@@ -701,7 +715,9 @@ def _grade_point(
         if text_set is not None and not credited
         else ()
     )
-    return PointGrade(index, point, credited, evidence, round(share, 4), labels, missing)
+    return PointGrade(
+        index, point, credited, evidence, round(share, 4), labels, missing, best_wording
+    )
 
 
 def _denied(prepared: PreparedCard, plan: PreparedPoint, hits: dict[int, _Seen]) -> bool:
@@ -1086,9 +1102,7 @@ def grade(card: Card, answer: str) -> Grade:
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True)):
             if not points[i].matched or plan.polarity is not None:
                 continue
-            taken = _taken_by_rivals(
-                prepared, tokens, hits, i, points[i].similarity, statements, read
-            )
+            taken = _taken_by_rivals(prepared, tokens, hits, i, points[i], statements, read)
             if taken:
                 barred = barred or {}
                 barred.setdefault(i, set()).update(taken)
@@ -1165,7 +1179,7 @@ def _taken_by_rivals(
     tokens: Sequence[Token],
     hits: dict[int, list[_Hit]],
     point: int,
-    share: float,
+    graded: PointGrade,
     statements: list[int],
     read: dict[int, Any],
 ) -> set[int]:
@@ -1173,8 +1187,17 @@ def _taken_by_rivals(
     one (see ``bot.core.alignment``): the point earns nothing there. ``statements`` numbers
     each token's statement; ``read`` remembers what was read for other points."""
     rivals = prepared.rivals
-    if share >= 1.0 and (prepared.card_number, point) not in rivals.denied_only:
-        return set()  # stated in full: no other point can be stated more fully
+    share = graded.similarity
+    # Said in full, no other point can be said more fully; but an alias is often short ("built
+    # while running"), and another card's point said as fully may explain the same words
+    # better: when only an alias earns the point, one claim is still weighed against the rest.
+    by_alias_only = share >= 1.0 and not graded.wording_similarity
+    if (
+        share >= 1.0
+        and not by_alias_only
+        and (prepared.card_number, point) not in rivals.denied_only
+    ):
+        return set()
     card_words = read.get(-1)
     if card_words is None:  # words of any point of the card said its way: an answer lists all
         terms = prepared.terms
@@ -1195,6 +1218,8 @@ def _taken_by_rivals(
     for number in sorted({statements[position] for position in own}):
         statement = read.get(number)
         positions = [i for i, said in enumerate(statements) if said == number]
+        if by_alias_only and sum(not tokens[i].stop for i in positions) > ONE_CLAIM_WORDS:
+            continue  # a long statement lists things: an alias said in full there stands
         if statement is None:
             statement = Statement(tokens, positions, frozenset(), _weigher(prepared))
             read[number] = statement
