@@ -11,6 +11,7 @@ import pytest
 
 from bot.core.cards import Card, Point
 from bot.core.grading import alignment, grade, prepare_cards
+from bot.core.keyterms import can_be_noun
 from bot.core.lexicon import ADJECTIVES, NOUNS, WORDNET_ANTONYMS, WORDNET_SYNONYMS
 from bot.core.textnorm import informativeness, opposed, synonyms_of
 
@@ -308,3 +309,40 @@ def test_an_alias_said_in_full_is_outshone_by_a_sibling_that_explains_its_words(
     card_id: str, answer: str, credited: bool
 ) -> None:
     assert grade(BAKERY[card_id], answer).points[0].matched is credited
+
+
+SLOTS = make_deck(
+    ("night-shift", "What does a bakery's night shift produce?", ["bread dough"]),
+    ("pastry-chef", "What does the pastry chef make?", ["pastry cream"]),
+    ("why-shard", "Why shard a database?", ["the tables do not fit on one server"]),
+    ("why-cache", "Why add a cache in front of a database?", ["repeated queries are slow"]),
+    ("replica", "Why add a replica?", ["survive a crash of the primary"]),
+    ("index", "Why add an index?", ["find rows without a full scan"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        # another card's word in the place of the point's own word names something else
+        ("pastry-chef", "the bread cream", "wrong"),
+        ("why-shard", "the queries do not fit on one server", "wrong"),
+        # the point's own word there, or a word no card of the deck uses, is left alone
+        ("night-shift", "the bread dough", "correct"),
+        ("night-shift", "dough for bread", "correct"),
+        ("why-shard", "the tables don't fit on one server", "correct"),
+        ("why-shard", "the records do not fit on one server", "correct"),
+    ],
+)
+def test_a_word_of_another_card_in_the_place_of_the_points_word_vetoes_it(
+    card_id: str, answer: str, verdict: str
+) -> None:
+    assert grade(SLOTS[card_id], answer).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("word", "noun"),
+    [("tables", True), ("datasets", True), ("get", False), ("using", False), ("quickly", False)],
+)
+def test_words_are_told_nouns_from_verbs_adverbs_and_participles(word: str, noun: bool) -> None:
+    assert can_be_noun(word) is noun

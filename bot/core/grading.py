@@ -54,6 +54,8 @@ from bot.core.keyterms import (
     PreparedPoint,
     Question,
     Term,
+    can_be_adjective,
+    can_be_noun,
     is_adjective,
     join_key,
     joins,
@@ -75,6 +77,7 @@ from bot.core.lexicon import (
     NEGATING_HYPHENS,
     NEGATING_PREFIXES,
     NO_WORDS,
+    PREPOSITIONS,
     SINGLE_WORDS,
     YES_WORDS,
 )
@@ -142,6 +145,8 @@ SPLIT_COMPOUND_REACH = 3
 SENTENCE_ENDS = frozenset(".!?;")
 #: A statement of at most this many content words makes one claim (see ``_taken_by_rivals``).
 ONE_CLAIM_WORDS = 12
+#: Shorter words are never read as a word of another card in a point's slot ("ML").
+SLOT_MIN_LENGTH = 3
 #: Float slack for comparing shares against thresholds.
 EPSILON = 1e-9
 
@@ -1030,6 +1035,79 @@ def _close_pairs(tokens: Sequence[Token], positions: Sequence[int]) -> list[tupl
     return close
 
 
+def _slots_taken(
+    prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
+) -> dict[int, set[int]] | None:
+    """Where a word of another card stands right before a point's word, in the place where the
+    point says a word of its own: the point may not use its word there.
+
+    "the inference pipeline" is not "training pipeline", nor "datasets do not fit on one
+    device" "models do not fit": the word before ("inference", "datasets") is a distinctive
+    word of the deck that this card never uses, of the same kind (noun, adjective) as the
+    word the card says there, no synonym of it, and the card's own word is said nowhere in the
+    answer. It names something else the deck knows. A word of no other card ("the whole
+    pipeline", "first") is left alone.
+    """
+    slots = prepared.slots
+    distinctive = prepared.deck_terms
+    if not slots or not distinctive:
+        return None
+    card_keys = prepared.card_keys
+    said: set[int] | None = None  # positions of the card's words, once needed
+    answer_words: set[str] = set()  # ...and the keys of every answer word
+    barred: dict[int, set[int]] = {}
+    for term_id, term_hits in hits.items():
+        slot = slots.get(term_id)
+        if slot is None:
+            continue
+        for hit in term_hits:
+            before = _word_before(tokens, hit.first)
+            if before is None:
+                continue
+            word = tokens[before]
+            keys = word_keys(word)
+            if (
+                word.negated
+                or len(word.text) < SLOT_MIN_LENGTH
+                or not any(key in distinctive for key in keys)
+                or card_keys.intersection(keys)
+                or not word.text.isalpha()
+                or not (
+                    (slot.noun and can_be_noun(word.text))
+                    or (slot.adjective and can_be_adjective(word.text))
+                )
+                or slot.keys.intersection(synonyms_of(word.text, word.stem))
+            ):
+                continue
+            if said is None:
+                said = {
+                    position
+                    for term_hits in hits.values()
+                    for hit in term_hits
+                    for position in range(hit.first, hit.last + 1)
+                }
+                answer_words = {key for token in tokens for key in word_keys(token)}
+            if before in said or slot.keys & answer_words:
+                continue  # a word of the card there, or the card's own word said elsewhere
+            _bar(barred, tokens, prepared.contrast.term_points.get(term_id, ()), [hit.first])
+    return barred or None
+
+
+def _word_before(tokens: Sequence[Token], position: int) -> int | None:
+    """The content word right before ``position`` in its statement (function words skipped)."""
+    clause = tokens[position].clause
+    cursor = position - 1
+    while cursor >= 0 and tokens[cursor].clause == clause:
+        if joins(tokens, cursor):
+            return None
+        if tokens[cursor].text in PREPOSITIONS:
+            return None  # another phrase ("figure out which data")
+        if not tokens[cursor].stop:
+            return cursor if tokens[cursor + 1].link == " " or cursor + 1 != position else None
+        cursor -= 1
+    return None
+
+
 def _bar(
     barred: dict[int, set[int]], tokens: Sequence[Token], points: Iterable[int], at: list[int]
 ) -> None:
@@ -1073,10 +1151,11 @@ def grade(card: Card, answer: str) -> Grade:
     crossed = _crossed(prepared, tokens, hits)
     clauses = [token.clause for token in tokens]
     bare_word = sum(not token.stop for token in tokens) == 1
-    if crossed:
-        barred = barred or {}
-        for point_index, positions in crossed.items():
-            barred.setdefault(point_index, set()).update(positions)
+    for more in (crossed, _slots_taken(prepared, tokens, hits)):
+        if more:
+            barred = barred or {}
+            for point_index, positions in more.items():
+                barred.setdefault(point_index, set()).update(positions)
 
     def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
         return _grade_point(
