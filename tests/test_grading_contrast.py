@@ -346,3 +346,30 @@ def test_a_word_of_another_card_in_the_place_of_the_points_word_vetoes_it(
 )
 def test_words_are_told_nouns_from_verbs_adverbs_and_participles(word: str, noun: bool) -> None:
     assert can_be_noun(word) is noun
+
+
+RENDERING = make_deck(
+    (
+        "one-box",
+        "How is single-machine rendering done?",
+        ["scene parsing done on the CPU", "rendering on GPUs"],
+    ),
+    ("farm", "How is distributed rendering done?", ["split the frames across many machines"]),
+    ("cache", "Why cache textures?", ["avoid loading them twice"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "credited"),
+    [
+        # the roles swapped, the other side pairing a word of the question ("rendering")
+        ("parsing runs on GPUs and the rendering on CPUs", [False, False]),
+        ("scene parsing on the CPU and rendering on GPUs", [True, True]),
+        ("parsing on the CPU, rendering on the GPU", [True, True]),
+        ("the CPU parses the scene, the GPU renders", [True, True]),
+    ],
+)
+def test_a_role_swap_is_seen_when_one_side_pairs_a_word_of_the_question(
+    answer: str, credited: list[bool]
+) -> None:
+    assert [point.matched for point in grade(RENDERING["one-box"], answer).points] == credited

@@ -932,6 +932,9 @@ def _crossed(
         for pair, crossings in by_pair.items():
             for mirror in contrast.mirror(*pair).intersection(by_pair):
                 swaps.extend((one, other) for one in crossings for other in by_pair[mirror])
+    if across and not swaps:  # the other side may pair a question's word the card pairs with
+        # a point's own word ("the training on CPUs" for "training on GPUs")
+        swaps = _question_side_swaps(contrast, terms, tokens, hits, across)
     if not candidates and not swaps:
         return None
     _, at = _places(terms, hits, contrast.linked.intersection(hits))
@@ -990,6 +993,35 @@ def _crossed(
         if unpaired(point, low, first) and unpaired(point, high, second):
             _bar(barred, tokens, (point,), [first, *mirrored(low, high, point)])
     return barred or None
+
+
+def _question_side_swaps(
+    contrast: Any,
+    terms: Sequence[Term],
+    tokens: Sequence[Token],
+    hits: dict[int, list[_Hit]],
+    across: list[tuple[int, int, int, int]],
+) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
+    """Swaps of two points' own words whose other side is said with a word the card pairs
+    with one of them, a question's word included: "preprocessing runs on GPUs and the training
+    on CPUs" for "preprocessing on the CPU", "training on GPUs" when "training" is asked."""
+    wanted = {pair: one for one in across for pair in contrast.mirror(*sorted(one[:2]))}
+    if not wanted:
+        return []
+    said = {term_id for pair in wanted for term_id in pair}.intersection(hits)
+    if len(said) < 2:
+        return []
+    _, at = _places(terms, hits, said)
+    swaps = []
+    for first, second, linked in _close_pairs(tokens, sorted(at)):
+        if not linked:
+            continue
+        for c in at[first]:
+            for d in at[second]:
+                one = wanted.get((min(c, d), max(c, d))) if c != d else None
+                if one is not None and first not in one[2:] and second not in one[2:]:
+                    swaps.append((one, (c, d, first, second)))
+    return swaps
 
 
 def _places(
@@ -1053,6 +1085,31 @@ def _slots_taken(
     if not slots or not distinctive:
         return None
     card_keys = prepared.card_keys
+    cache = prepared.foreign_cache
+    foreign: set[int] = set()  # positions of distinctive words of other cards only
+    for position, token in enumerate(tokens):
+        if token.stop or token.negated or token.text in PREPOSITIONS:
+            continue
+        known = cache.get(token.text)
+        if known is None:
+            keys = word_keys(token)
+            known = (
+                len(token.text) >= SLOT_MIN_LENGTH
+                and token.text.isalpha()
+                and any(key in distinctive for key in keys)
+                and not card_keys.intersection(keys)
+            )
+            if len(cache) < FUZZY_CACHE_SIZE:
+                cache[token.text] = known
+        if known:
+            foreign.add(position)
+    if not foreign:
+        return None
+    before_of: dict[int, int] = {}  # position -> the foreign word right before it
+    for position in foreign:
+        following = _word_after(tokens, position)
+        if following is not None:
+            before_of[following] = position
     said: set[int] | None = None  # positions of the card's words, once needed
     answer_words: set[str] = set()  # ...and the keys of every answer word
     barred: dict[int, set[int]] = {}
@@ -1061,23 +1118,14 @@ def _slots_taken(
         if slot is None:
             continue
         for hit in term_hits:
-            before = _word_before(tokens, hit.first)
+            before = before_of.get(hit.first)
             if before is None:
                 continue
             word = tokens[before]
-            keys = word_keys(word)
-            if (
-                word.negated
-                or len(word.text) < SLOT_MIN_LENGTH
-                or not any(key in distinctive for key in keys)
-                or card_keys.intersection(keys)
-                or not word.text.isalpha()
-                or not (
-                    (slot.noun and can_be_noun(word.text))
-                    or (slot.adjective and can_be_adjective(word.text))
-                )
-                or slot.keys.intersection(synonyms_of(word.text, word.stem))
-            ):
+            if not (
+                (slot.noun and can_be_noun(word.text))
+                or (slot.adjective and can_be_adjective(word.text))
+            ) or slot.keys.intersection(synonyms_of(word.text, word.stem)):
                 continue
             if said is None:
                 said = {
@@ -1093,18 +1141,18 @@ def _slots_taken(
     return barred or None
 
 
-def _word_before(tokens: Sequence[Token], position: int) -> int | None:
-    """The content word right before ``position`` in its statement (function words skipped)."""
+def _word_after(tokens: Sequence[Token], position: int) -> int | None:
+    """The content word right after ``position`` in its statement (function words skipped; a
+    preposition begins another phrase, "figure out which data"), not glued to it by a hyphen."""
     clause = tokens[position].clause
-    cursor = position - 1
-    while cursor >= 0 and tokens[cursor].clause == clause:
-        if joins(tokens, cursor):
+    cursor = position + 1
+    while cursor < len(tokens) and tokens[cursor].clause == clause:
+        token = tokens[cursor]
+        if joins(tokens, cursor) or token.text in PREPOSITIONS:
             return None
-        if tokens[cursor].text in PREPOSITIONS:
-            return None  # another phrase ("figure out which data")
-        if not tokens[cursor].stop:
-            return cursor if tokens[cursor + 1].link == " " or cursor + 1 != position else None
-        cursor -= 1
+        if not token.stop:
+            return cursor if cursor != position + 1 or token.link == " " else None
+        cursor += 1
     return None
 
 

@@ -199,6 +199,7 @@ class PreparedCard:
     fuzzy_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
     head_cache: dict[str, bool] = field(default_factory=dict)
     word_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
+    foreign_cache: dict[str, bool] = field(default_factory=dict)  # word -> other cards' only
 
 
 @dataclass(slots=True)
