@@ -373,3 +373,33 @@ def test_a_role_swap_is_seen_when_one_side_pairs_a_word_of_the_question(
     answer: str, credited: list[bool]
 ) -> None:
     assert [point.matched for point in grade(RENDERING["one-box"], answer).points] == credited
+
+
+TWINS = make_aliased_deck(
+    (
+        "ahead",
+        "What is batch baking of bread?",
+        [("the kitchen first bakes the bread, then sells it", ["bake the loaves before selling"])],
+    ),
+    (
+        "on-demand",
+        "What is on-demand baking of bread?",
+        [("the kitchen bakes the bread as it is being sold", [])],
+    ),
+    ("quality", "What do customers judge a bakery by?", [("freshness", ["how fresh it is"])]),
+    ("cost", "What do owners judge a bakery by?", [("margin", ["profit per loaf"])]),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "credited"),
+    [
+        # a word only the near-twin card's wordings say, and none only this point's: the
+        # twin's claim, even when the twin is said less fully than this point
+        ("the kitchen first bakes the whole batch and only then sells it", False),
+        ("the kitchen bakes it first and sells it later", False),
+        ("the kitchen bakes it as it is being sold", True),
+    ],
+)
+def test_a_word_only_a_near_twin_says_takes_the_statement(answer: str, credited: bool) -> None:
+    assert grade(TWINS["on-demand"], answer).points[0].matched is credited

@@ -159,8 +159,17 @@ def _twins(
             union = len(said.keys) + len(other.keys) - len(shared)
             if not shared or len(shared) < TWIN_OVERLAP * union:
                 continue
-            only_theirs = tuple(k for k in other.keys if not any(k & mine for mine in said.keys))
             only_mine = tuple(k for k in said.keys if not any(k & theirs for theirs in other.keys))
+            # the twin's words that no wording of this point says, its aliases' too
+            mine_all = [k for number in by_point[point] for k in wordings[number].keys]
+            only_theirs = tuple(
+                dict.fromkeys(
+                    k
+                    for number in by_point[other_point]
+                    for k in wordings[number].keys
+                    if not any(k & mine for mine in mine_all)
+                )
+            )
             if only_theirs or only_mine:
                 number = by_point[other_point][0]
                 found.setdefault(point, []).append((number, only_theirs, only_mine))
@@ -382,17 +391,18 @@ def outshone(
         return True
     said = statement.rivals(rivals)
     for number, only_theirs, only_mine in rivals.twins.get((card, point), ()):
-        if number not in said or said[number][0] < own_share:
-            continue  # the twin is not said as fully as this point
+        if number not in said:
+            continue
         share, aligned = said[number]
         mine = any(_said(keys, statement.index) for keys in only_mine) or bool(
             own_positions - aligned  # the grader found more of this card than the twin says
         )
-        if not mine and (
-            any(_said_beyond(keys, statement.index, own_positions) for keys in only_theirs)
-            or (only_mine and share >= 1.0 > own_share)  # the twin in full, this point not
-        ):
-            return True
+        if mine:
+            continue
+        if any(_said_beyond(keys, statement.index, own_positions) for keys in only_theirs):
+            return True  # a word only the twin's wordings say, and nothing only this point's
+        if share >= own_share and only_mine and share >= 1.0 > own_share:
+            return True  # the twin in full, this point not
     defining = rivals.defining.get(card, frozenset())
     others = [
         (number, share, aligned)
