@@ -20,6 +20,12 @@ high" for "low utilisation", "the GPU preprocesses" for "preprocessing on the CP
 the card's words crosswise ("partition the model ... copies of the data") cannot earn it.
 Yes/no points read the reply's first decisive word; a bare keyword dump earns nothing.
 
+A point's words must be said, or replaced by an equivalent, not by another card's word: a
+distinctive word of another card right before a point's word, where the card says a word of
+its own ("the inference pipeline" for "training pipeline"), vetoes the point there. A
+statement that states another card's point more fully earns this one nothing
+(``bot.core.alignment``), also when only a short alias of this point is said in full.
+
 ``grade`` is pure and deterministic (its memo caches never change a result). The per-card
 work (key terms, weights, contrast with sibling points and cards) is done once by
 ``bot.core.keyterms``; ``prepare_deck`` and ``prepare_cards`` are re-exported from there.
