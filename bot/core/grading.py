@@ -938,13 +938,24 @@ def _crossed(
         for pair, crossings in by_pair.items():
             for mirror in contrast.mirror(*pair).intersection(by_pair):
                 swaps.extend((one, other) for one in crossings for other in by_pair[mirror])
+    wanted: dict[tuple[int, int], tuple[int, int, int, int]] = {}
     if across and not swaps:  # the other side may pair a question's word the card pairs with
         # a point's own word ("the training on CPUs" for "training on GPUs")
-        swaps = _question_side_swaps(contrast, terms, tokens, hits, across)
-    if not candidates and not swaps:
+        own = contrast.own_terms
+        wanted = {
+            pair: one
+            for one in across
+            for pair in contrast.mirror(*sorted(one[:2]))
+            if pair[0] in hits and pair[1] in hits and not (pair[0] in own and pair[1] in own)
+        }
+    if not candidates and not swaps and not wanted:
         return None
     _, at = _places(terms, hits, contrast.linked.intersection(hits))
     close = _close_pairs(tokens, sorted(at))
+    if wanted:
+        swaps = _question_side_swaps(wanted, at, close)
+    if not candidates and not swaps:
+        return None
     pairs = contrast.pairs
     beside: dict[int, list[int]] = {}  # position -> the positions said with it
     for first, second, _ in close:
@@ -1002,24 +1013,17 @@ def _crossed(
 
 
 def _question_side_swaps(
-    contrast: Any,
-    terms: Sequence[Term],
-    tokens: Sequence[Token],
-    hits: dict[int, list[_Hit]],
-    across: list[tuple[int, int, int, int]],
+    wanted: dict[tuple[int, int], tuple[int, int, int, int]],
+    at: dict[int, list[int]],
+    close: list[tuple[int, int, bool]],
 ) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
     """Swaps of two points' own words whose other side is said with a word the card pairs
     with one of them, a question's word included: "preprocessing runs on GPUs and the training
-    on CPUs" for "preprocessing on the CPU", "training on GPUs" when "training" is asked."""
-    wanted = {pair: one for one in across for pair in contrast.mirror(*sorted(one[:2]))}
-    if not wanted:
-        return []
-    said = {term_id for pair in wanted for term_id in pair}.intersection(hits)
-    if len(said) < 2:
-        return []
-    _, at = _places(terms, hits, said)
+    on CPUs" for "preprocessing on the CPU", "training on GPUs" when "training" is asked.
+    ``wanted`` maps each mirror pair to the crossing it mirrors, ``at`` holds the card's paired
+    words by position, ``close`` the pairs said together."""
     swaps = []
-    for first, second, linked in _close_pairs(tokens, sorted(at)):
+    for first, second, linked in close:
         if not linked:
             continue
         for c in at[first]:
