@@ -11,6 +11,7 @@ import pytest
 
 from bot.core.cards import Card, Point
 from bot.core.grading import alignment, grade, prepare_cards
+from bot.core.keyterms import can_be_noun
 from bot.core.lexicon import ADJECTIVES, NOUNS, WORDNET_ANTONYMS, WORDNET_SYNONYMS
 from bot.core.textnorm import informativeness, opposed, synonyms_of
 
@@ -259,3 +260,146 @@ def test_a_hyphen_compound_said_in_other_words_order_earns_it(
     card_id: str, answer: str, credited: bool
 ) -> None:
     assert grade(COMPOUNDS[card_id], answer).points[0].matched is credited
+
+
+def make_aliased_deck(*cards: tuple[str, str, list[tuple[str, list[str]]]]) -> dict[str, Card]:
+    """Cards (id, question, (point text, aliases)), prepared together as one deck."""
+    made = [
+        Card(
+            id=card_id,
+            question=question,
+            points=[Point(text, tuple(aliases)) for text, aliases in points],
+        )
+        for card_id, question, points in cards
+    ]
+    prepare_cards(made)
+    return {card.id: card for card in made}
+
+
+BAKERY = make_aliased_deck(
+    (
+        "ahead",
+        "How does a bakery bake ahead?",
+        [("the kitchen first bakes the bread, then sells it", ["bake the loaves before selling"])],
+    ),
+    (
+        "on-demand",
+        "How does a bakery bake on demand?",
+        [("the kitchen bakes the bread as it is being sold", ["baked while selling"])],
+    ),
+    ("quality", "What do customers judge a bakery by?", [("freshness", ["how fresh it is"])]),
+    ("cost", "What do owners judge a bakery by?", [("margin", ["profit per loaf"])]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "credited"),
+    [
+        # a short alias said in full does not shield the point from the sibling card's
+        # wording that explains the same words and more
+        ("on-demand", "bake the loaves first, then sell them", False),
+        ("on-demand", "baked while selling", True),
+        ("ahead", "bake the loaves before selling them", True),
+        # two cards' points named side by side, each in its own words: a list of both
+        ("quality", "freshness and margin", True),
+        ("cost", "freshness and margin", True),
+    ],
+)
+def test_an_alias_said_in_full_is_outshone_by_a_sibling_that_explains_its_words(
+    card_id: str, answer: str, credited: bool
+) -> None:
+    assert grade(BAKERY[card_id], answer).points[0].matched is credited
+
+
+SLOTS = make_deck(
+    ("night-shift", "What does a bakery's night shift produce?", ["bread dough"]),
+    ("pastry-chef", "What does the pastry chef make?", ["pastry cream"]),
+    ("why-shard", "Why shard a database?", ["the tables do not fit on one server"]),
+    ("why-cache", "Why add a cache in front of a database?", ["repeated queries are slow"]),
+    ("replica", "Why add a replica?", ["survive a crash of the primary"]),
+    ("index", "Why add an index?", ["find rows without a full scan"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        # another card's word in the place of the point's own word names something else
+        ("pastry-chef", "the bread cream", "wrong"),
+        ("why-shard", "the queries do not fit on one server", "wrong"),
+        # the point's own word there, or a word no card of the deck uses, is left alone
+        ("night-shift", "the bread dough", "correct"),
+        ("night-shift", "dough for bread", "correct"),
+        ("why-shard", "the tables don't fit on one server", "correct"),
+        ("why-shard", "the records do not fit on one server", "correct"),
+    ],
+)
+def test_a_word_of_another_card_in_the_place_of_the_points_word_vetoes_it(
+    card_id: str, answer: str, verdict: str
+) -> None:
+    assert grade(SLOTS[card_id], answer).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("word", "noun"),
+    [("tables", True), ("datasets", True), ("get", False), ("using", False), ("quickly", False)],
+)
+def test_words_are_told_nouns_from_verbs_adverbs_and_participles(word: str, noun: bool) -> None:
+    assert can_be_noun(word) is noun
+
+
+RENDERING = make_deck(
+    (
+        "one-box",
+        "How is single-machine rendering done?",
+        ["scene parsing done on the CPU", "rendering on GPUs"],
+    ),
+    ("farm", "How is distributed rendering done?", ["split the frames across many machines"]),
+    ("cache", "Why cache textures?", ["avoid loading them twice"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "credited"),
+    [
+        # the roles swapped, the other side pairing a word of the question ("rendering")
+        ("parsing runs on GPUs and the rendering on CPUs", [False, False]),
+        ("scene parsing on the CPU and rendering on GPUs", [True, True]),
+        ("parsing on the CPU, rendering on the GPU", [True, True]),
+        ("the CPU parses the scene, the GPU renders", [True, True]),
+    ],
+)
+def test_a_role_swap_is_seen_when_one_side_pairs_a_word_of_the_question(
+    answer: str, credited: list[bool]
+) -> None:
+    assert [point.matched for point in grade(RENDERING["one-box"], answer).points] == credited
+
+
+TWINS = make_aliased_deck(
+    (
+        "ahead",
+        "What is batch baking of bread?",
+        [("the kitchen first bakes the bread, then sells it", ["bake the loaves before selling"])],
+    ),
+    (
+        "on-demand",
+        "What is on-demand baking of bread?",
+        [("the kitchen bakes the bread as it is being sold", [])],
+    ),
+    ("quality", "What do customers judge a bakery by?", [("freshness", ["how fresh it is"])]),
+    ("cost", "What do owners judge a bakery by?", [("margin", ["profit per loaf"])]),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "credited"),
+    [
+        # a word only the near-twin card's wordings say, and none only this point's: the
+        # twin's claim, even when the twin is said less fully than this point
+        ("the kitchen first bakes the whole batch and only then sells it", False),
+        ("the kitchen bakes it first and sells it later", False),
+        ("the kitchen bakes it as it is being sold", True),
+    ],
+)
+def test_a_word_only_a_near_twin_says_takes_the_statement(answer: str, credited: bool) -> None:
+    assert grade(TWINS["on-demand"], answer).points[0].matched is credited

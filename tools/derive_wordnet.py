@@ -13,7 +13,8 @@ senses people mostly mean:
 - ``d`` lines, word families: forms WordNet derives from one another ("accurate",
   "accuracy"), common words beginning alike;
 - ``n`` lines: words that can be nouns, and ``j`` lines: words that can be adjectives, to
-  tell a modifier ("lower") from the word it modifies ("throughput").
+  tell a modifier ("lower") from the word it modifies ("throughput"); ``v`` lines: words that
+  can be verbs, to tell a verb ("get") from a noun in its place.
 
     python tools/derive_wordnet.py [--wordnet /usr/share/wordnet] [--out bot/core/wordnet.tsv]
 """
@@ -72,7 +73,9 @@ def read_index(folder: Path, pos: str) -> dict[str, list[str]]:
     return senses
 
 
-def derive(folder: Path) -> tuple[list[list[str]], set[tuple[str, str]], set[str]]:
+def derive(
+    folder: Path,
+) -> tuple[list[list[str]], set[tuple[str, str]], set[str], set[str], set[str], list]:
     synsets: dict = {}
     index: dict[str, dict[str, list[str]]] = {}
     for pos in POS_FILES:
@@ -143,7 +146,8 @@ def derive(folder: Path) -> tuple[list[list[str]], set[tuple[str, str]], set[str
             clean.append(kept)
     nouns = {lemma for lemma in index["n"] if common(lemma)}
     adjectives = {lemma for lemma in index["a"] if common(lemma)}
-    return clean, antonyms, nouns, adjectives, sorted(families)
+    verbs = {lemma for lemma in index["v"] if common(lemma)}
+    return clean, antonyms, nouns, adjectives, verbs, sorted(families)
 
 
 def main() -> int:
@@ -152,16 +156,16 @@ def main() -> int:
     root = Path(__file__).resolve().parents[1]
     parser.add_argument("--out", type=Path, default=root / "bot/core/wordnet.tsv")
     args = parser.parse_args()
-    groups, antonyms, nouns, adjectives, families = derive(args.wordnet)
+    groups, antonyms, nouns, adjectives, verbs, families = derive(args.wordnet)
     lines = [
         "# Derived once from WordNet 3.0 by tools/derive_wordnet.py (WordNet 3.0 license,",
         "# Princeton University). s: synonyms; a: antonyms; d: word families; n: nouns;",
-        "# j: adjectives.",
+        "# j: adjectives; v: verbs.",
     ]
     lines += ["s\t" + " ".join(group) for group in groups]
     lines += [f"a\t{a}\t{b}" for a, b in sorted(antonyms)]
     lines += ["d\t" + " ".join(family) for family in families]
-    for kind, words in (("n", sorted(nouns)), ("j", sorted(adjectives))):
+    for kind, words in (("n", sorted(nouns)), ("j", sorted(adjectives)), ("v", sorted(verbs))):
         for start in range(0, len(words), 12):
             lines.append(f"{kind}\t" + " ".join(words[start : start + 12]))
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -169,6 +173,7 @@ def main() -> int:
     print(f"antonym_pairs: {len(antonyms)}")
     print(f"nouns: {len(nouns)}")
     print(f"adjectives: {len(adjectives)}")
+    print(f"verbs: {len(verbs)}")
     print(f"word_families: {len(families)}")
     return 0
 

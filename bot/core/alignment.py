@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from bot.core.textnorm import Token, mark_negations, tokenize
 
 #: A rival must align this much better (in F1 of the two coverages) to take a statement.
-RIVAL_MARGIN = 0.0
+RIVAL_MARGIN = 1e-9
 #: The answer's alignment score weighs covering the points this many times as much as saying
 #: nothing else (F-beta): a teacher docks less for extra words than for missing content.
 ALIGNMENT_BETA = 3.0
@@ -186,8 +186,17 @@ def _twins(
             union = len(said.keys) + len(other.keys) - len(shared)
             if not shared or len(shared) < TWIN_OVERLAP * union:
                 continue
-            only_theirs = tuple(k for k in other.keys if not any(k & mine for mine in said.keys))
             only_mine = tuple(k for k in said.keys if not any(k & theirs for theirs in other.keys))
+            # the twin's words that no wording of this point says, its aliases' too
+            mine_all = [k for number in by_point[point] for k in wordings[number].keys]
+            only_theirs = tuple(
+                dict.fromkeys(
+                    k
+                    for number in by_point[other_point]
+                    for k in wordings[number].keys
+                    if not any(k & mine for mine in mine_all)
+                )
+            )
             if only_theirs or only_mine:
                 found.setdefault(point, []).append(
                     (by_point[other_point][0], only_theirs, only_mine)
@@ -278,6 +287,14 @@ def _turned(wordings: Sequence[Wording], statement: Said, tokens: Sequence[Token
 def _said(keys: frozenset[str], index: Index) -> bool:
     """True when the statement says a word with these keys, not denied."""
     return any((key, False) in index for key in keys)
+
+
+def _said_beyond(keys: frozenset[str], index: Index, own_positions: set[int]) -> bool:
+    """True when the statement says a word with these keys, not denied, where the grader found
+    none of this point's words (an alias of the point may say the twin's word too)."""
+    return any(
+        position not in own_positions for key in keys for position in index.get((key, False), ())
+    )
 
 
 def _f1(recall: float, precision: float) -> float:
@@ -402,22 +419,23 @@ def outshone(
         return True
     said = statement.rivals(rivals)
     for number, only_theirs, only_mine in rivals.twins.get((card, point), ()):
-        if number not in said or said[number][0] < own_share:
-            continue  # the twin is not said as fully as this point
+        if number not in said:
+            continue
         share, aligned = said[number]
         mine = any(_said(keys, statement.index) for keys in only_mine) or bool(
             own_positions - aligned  # the grader found more of this card than the twin says
         )
-        if not mine and (
-            any(_said(keys, statement.index) for keys in only_theirs)  # a word of the twin's
-            or (only_mine and share >= 1.0)  # the twin in full, without this point's own word
-        ):
-            return True
+        if mine:
+            continue
+        if any(_said_beyond(keys, statement.index, own_positions) for keys in only_theirs):
+            return True  # a word only the twin's wordings say, and nothing only this point's
+        if share >= own_share and only_mine and share >= 1.0 > own_share:
+            return True  # the twin in full, this point not
     defining = rivals.defining.get(card, frozenset())
     others = [
         (number, share, aligned)
         for number, (share, aligned) in said.items()
-        if share > own_share
+        if (share > own_share or share >= 1.0)
         and rivals.wordings[number].card != card
         and rivals.wordings[number].card not in defining
     ]
@@ -431,15 +449,25 @@ def outshone(
         own_aligned |= aligned
     own_recall = max(own_share, own_share_bag)
     own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
+    half_own = -1.0  # half the weight of the words that earned this point, once needed
     for _, share, aligned in others:
-        if share <= own_recall:
+        if share < own_recall or (share == own_recall and share < 1.0):
+            continue
+        precision = sum(weight_of[position] for position in aligned) / total
+        if _f1(share, precision) <= own_f1 + RIVAL_MARGIN:
             continue
         if all(
             qualifier(tokens[position]) or not asked.isdisjoint(answer_keys(tokens[position]))
             for position in aligned - own_aligned
         ):
             continue  # it adds only a qualifier ("full") or the question's words
-        precision = sum(weight_of[position] for position in aligned) / total
-        if _f1(share, precision) > own_f1 + RIVAL_MARGIN:
-            return True
+        if own_recall >= 1.0:  # both said in full: the rival must explain this point's words
+            if half_own < 0:
+                half_own = sum(weight_of.get(position, 0.0) for position in own_positions) / 2
+            if (
+                sum(weight_of.get(position, 0.0) for position in aligned & own_positions)
+                <= half_own
+            ):
+                continue  # ...else the two are said side by side, in words of their own: a list
+        return True
     return False

@@ -20,6 +20,12 @@ high" for "low utilisation", "the GPU preprocesses" for "preprocessing on the CP
 the card's words crosswise ("partition the model ... copies of the data") cannot earn it.
 Yes/no points read the reply's first decisive word; a bare keyword dump earns nothing.
 
+A point's words must be said, or replaced by an equivalent, not by another card's word: a
+distinctive word of another card right before a point's word, where the card says a word of
+its own ("the inference pipeline" for "training pipeline"), vetoes the point there. A
+statement that states another card's point more fully earns this one nothing
+(``bot.core.alignment``), also when only a short alias of this point is said in full.
+
 ``grade`` is pure and deterministic (its memo caches never change a result). The per-card
 work (key terms, weights, contrast with sibling points and cards) is done once by
 ``bot.core.keyterms``; ``prepare_deck`` and ``prepare_cards`` are re-exported from there.
@@ -34,7 +40,13 @@ from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
 
-from bot.core.alignment import Statement, answer_keys, outshone, statement_words, two_way
+from bot.core.alignment import (
+    Statement,
+    answer_keys,
+    outshone,
+    statement_words,
+    two_way,
+)
 from bot.core.cards import Card, Point
 from bot.core.keyterms import (
     EAGER_PREPARE_MAX_CARDS,
@@ -48,6 +60,8 @@ from bot.core.keyterms import (
     PreparedPoint,
     Question,
     Term,
+    can_be_adjective,
+    can_be_noun,
     is_adjective,
     join_key,
     joins,
@@ -69,6 +83,7 @@ from bot.core.lexicon import (
     NEGATING_HYPHENS,
     NEGATING_PREFIXES,
     NO_WORDS,
+    PREPOSITIONS,
     SINGLE_WORDS,
     YES_WORDS,
 )
@@ -134,6 +149,10 @@ SHORT_POINT_TERMS = 2
 SPLIT_COMPOUND_REACH = 3
 #: Punctuation that ends a statement, for telling which card's point it states.
 SENTENCE_ENDS = frozenset(".!?;")
+#: A statement of at most this many content words makes one claim (see ``_taken_by_rivals``).
+ONE_CLAIM_WORDS = 12
+#: Shorter words are never read as a word of another card in a point's slot ("ML").
+SLOT_MIN_LENGTH = 3
 #: Float slack for comparing shares against thresholds.
 EPSILON = 1e-9
 
@@ -158,6 +177,9 @@ class PointGrade:
     similarity: float  # best weighted share of a term set found in the answer, 0..1
     matched_terms: tuple[str, ...] = ()  # key terms found (as the card spells them)
     missing_terms: tuple[str, ...] = ()  # key terms of the point text not found
+    #: best share found of the point's own wording (its text and parts, not an alias): an
+    #: alias said in full is no proof that no other card's point is said more fully
+    wording_similarity: float = 0.0
 
     @property
     def text(self) -> str:
@@ -631,6 +653,7 @@ def _grade_point(
         return PointGrade(index, point, False, None, 0.0, (), (plan.polarity,))
 
     best: tuple[bool, float, list[list[_Hit]], list[int]] = (False, 0.0, [], [])
+    best_wording = 0.0  # ...of the sets that are no alias
     denied = bool(plan.sets) and _denied(prepared, plan, hits)
     said = hits.keys()
     for term_set in plan.sets:
@@ -684,6 +707,8 @@ def _grade_point(
             and not denied
             and not (headless and term_set.heads)
         )
+        if credited and not term_set.source.startswith("alias:"):
+            best_wording = max(best_wording, share)
         if (credited, share) > (best[0], best[1]):
             found.sort(key=lambda entry: -entry[0])
             best = (credited, share, [entry[2] for entry in found], [entry[1] for entry in found])
@@ -701,7 +726,9 @@ def _grade_point(
         if text_set is not None and not credited
         else ()
     )
-    return PointGrade(index, point, credited, evidence, round(share, 4), labels, missing)
+    return PointGrade(
+        index, point, credited, evidence, round(share, 4), labels, missing, best_wording
+    )
 
 
 def _denied(prepared: PreparedCard, plan: PreparedPoint, hits: dict[int, _Seen]) -> bool:
@@ -911,10 +938,24 @@ def _crossed(
         for pair, crossings in by_pair.items():
             for mirror in contrast.mirror(*pair).intersection(by_pair):
                 swaps.extend((one, other) for one in crossings for other in by_pair[mirror])
-    if not candidates and not swaps:
+    wanted: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+    if across and not swaps:  # the other side may pair a question's word the card pairs with
+        # a point's own word ("the training on CPUs" for "training on GPUs")
+        own = contrast.own_terms
+        wanted = {
+            pair: one
+            for one in across
+            for pair in contrast.mirror(*sorted(one[:2]))
+            if pair[0] in hits and pair[1] in hits and not (pair[0] in own and pair[1] in own)
+        }
+    if not candidates and not swaps and not wanted:
         return None
     _, at = _places(terms, hits, contrast.linked.intersection(hits))
     close = _close_pairs(tokens, sorted(at))
+    if wanted:
+        swaps = _question_side_swaps(wanted, at, close)
+    if not candidates and not swaps:
+        return None
     pairs = contrast.pairs
     beside: dict[int, list[int]] = {}  # position -> the positions said with it
     for first, second, _ in close:
@@ -971,6 +1012,28 @@ def _crossed(
     return barred or None
 
 
+def _question_side_swaps(
+    wanted: dict[tuple[int, int], tuple[int, int, int, int]],
+    at: dict[int, list[int]],
+    close: list[tuple[int, int, bool]],
+) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
+    """Swaps of two points' own words whose other side is said with a word the card pairs
+    with one of them, a question's word included: "preprocessing runs on GPUs and the training
+    on CPUs" for "preprocessing on the CPU", "training on GPUs" when "training" is asked.
+    ``wanted`` maps each mirror pair to the crossing it mirrors, ``at`` holds the card's paired
+    words by position, ``close`` the pairs said together."""
+    swaps = []
+    for first, second, linked in close:
+        if not linked:
+            continue
+        for c in at[first]:
+            for d in at[second]:
+                one = wanted.get((min(c, d), max(c, d))) if c != d else None
+                if one is not None and first not in one[2:] and second not in one[2:]:
+                    swaps.append((one, (c, d, first, second)))
+    return swaps
+
+
 def _places(
     terms: Sequence[Term], hits: dict[int, list[_Hit]], term_ids: Iterable[int]
 ) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -1012,6 +1075,95 @@ def _close_pairs(tokens: Sequence[Token], positions: Sequence[int]) -> list[tupl
                 break
             close.append((first, second, linked))
     return close
+
+
+def _slots_taken(
+    prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
+) -> dict[int, set[int]] | None:
+    """Where a word of another card stands right before a point's word, in the place where the
+    point says a word of its own: the point may not use its word there.
+
+    "the inference pipeline" is not "training pipeline", nor "datasets do not fit on one
+    device" "models do not fit": the word before ("inference", "datasets") is a distinctive
+    word of the deck that this card never uses, of the same kind (noun, adjective) as the
+    word the card says there, no synonym of it, and the card's own word is said nowhere in the
+    answer. It names something else the deck knows. A word of no other card ("the whole
+    pipeline", "first") is left alone.
+    """
+    slots = prepared.slots
+    distinctive = prepared.deck_terms
+    if not slots or not distinctive:
+        return None
+    card_keys = prepared.card_keys
+    cache = prepared.foreign_cache
+    foreign: set[int] = set()  # positions of distinctive words of other cards only
+    for position, token in enumerate(tokens):
+        if token.stop or token.negated or token.text in PREPOSITIONS:
+            continue
+        known = cache.get(token.text)
+        if known is None:
+            keys = word_keys(token)
+            known = (
+                len(token.text) >= SLOT_MIN_LENGTH
+                and token.text.isalpha()
+                and any(key in distinctive for key in keys)
+                and not card_keys.intersection(keys)
+            )
+            if len(cache) < FUZZY_CACHE_SIZE:
+                cache[token.text] = known
+        if known:
+            foreign.add(position)
+    if not foreign:
+        return None
+    before_of: dict[int, int] = {}  # position -> the foreign word right before it
+    for position in foreign:
+        following = _word_after(tokens, position)
+        if following is not None:
+            before_of[following] = position
+    said: set[int] | None = None  # positions of the card's words, once needed
+    answer_words: set[str] = set()  # ...and the keys of every answer word
+    barred: dict[int, set[int]] = {}
+    for term_id, term_hits in hits.items():
+        slot = slots.get(term_id)
+        if slot is None:
+            continue
+        for hit in term_hits:
+            before = before_of.get(hit.first)
+            if before is None:
+                continue
+            word = tokens[before]
+            if not (
+                (slot.noun and can_be_noun(word.text))
+                or (slot.adjective and can_be_adjective(word.text))
+            ) or slot.keys.intersection(synonyms_of(word.text, word.stem)):
+                continue
+            if said is None:
+                said = {
+                    position
+                    for term_hits in hits.values()
+                    for hit in term_hits
+                    for position in range(hit.first, hit.last + 1)
+                }
+                answer_words = {key for token in tokens for key in word_keys(token)}
+            if before in said or slot.keys & answer_words:
+                continue  # a word of the card there, or the card's own word said elsewhere
+            _bar(barred, tokens, prepared.contrast.term_points.get(term_id, ()), [hit.first])
+    return barred or None
+
+
+def _word_after(tokens: Sequence[Token], position: int) -> int | None:
+    """The content word right after ``position`` in its statement (function words skipped; a
+    preposition begins another phrase, "figure out which data"), not glued to it by a hyphen."""
+    clause = tokens[position].clause
+    cursor = position + 1
+    while cursor < len(tokens) and tokens[cursor].clause == clause:
+        token = tokens[cursor]
+        if joins(tokens, cursor) or token.text in PREPOSITIONS:
+            return None
+        if not token.stop:
+            return cursor if cursor != position + 1 or token.link == " " else None
+        cursor += 1
+    return None
 
 
 def _bar(
@@ -1057,10 +1209,11 @@ def grade(card: Card, answer: str) -> Grade:
     crossed = _crossed(prepared, tokens, hits)
     clauses = [token.clause for token in tokens]
     bare_word = sum(not token.stop for token in tokens) == 1
-    if crossed:
-        barred = barred or {}
-        for point_index, positions in crossed.items():
-            barred.setdefault(point_index, set()).update(positions)
+    for more in (crossed, _slots_taken(prepared, tokens, hits)):
+        if more:
+            barred = barred or {}
+            for point_index, positions in more.items():
+                barred.setdefault(point_index, set()).update(positions)
 
     def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
         return _grade_point(
@@ -1086,9 +1239,7 @@ def grade(card: Card, answer: str) -> Grade:
         for i, (point, plan) in enumerate(zip(card.points, prepared.points, strict=True)):
             if not points[i].matched or plan.polarity is not None:
                 continue
-            taken = _taken_by_rivals(
-                prepared, tokens, hits, i, points[i].similarity, statements, read
-            )
+            taken = _taken_by_rivals(prepared, tokens, hits, i, points[i], statements, read)
             if taken:
                 barred = barred or {}
                 barred.setdefault(i, set()).update(taken)
@@ -1165,7 +1316,7 @@ def _taken_by_rivals(
     tokens: Sequence[Token],
     hits: dict[int, list[_Hit]],
     point: int,
-    share: float,
+    graded: PointGrade,
     statements: list[int],
     read: dict[int, Any],
 ) -> set[int]:
@@ -1173,8 +1324,17 @@ def _taken_by_rivals(
     one (see ``bot.core.alignment``): the point earns nothing there. ``statements`` numbers
     each token's statement; ``read`` remembers what was read for other points."""
     rivals = prepared.rivals
-    if share >= 1.0 and (prepared.card_number, point) not in rivals.denied_only:
-        return set()  # stated in full: no other point can be stated more fully
+    share = graded.similarity
+    # Said in full, no other point can be said more fully; but an alias is often short ("built
+    # while running"), and another card's point said as fully may explain the same words
+    # better: when only an alias earns the point, one claim is still weighed against the rest.
+    by_alias_only = share >= 1.0 and not graded.wording_similarity
+    if (
+        share >= 1.0
+        and not by_alias_only
+        and (prepared.card_number, point) not in rivals.denied_only
+    ):
+        return set()
     card_words = read.get(-1)
     if card_words is None:  # words of any point of the card said its way: an answer lists all
         terms = prepared.terms
@@ -1195,6 +1355,8 @@ def _taken_by_rivals(
     for number in sorted({statements[position] for position in own}):
         statement = read.get(number)
         positions = [i for i, said in enumerate(statements) if said == number]
+        if by_alias_only and sum(not tokens[i].stop for i in positions) > ONE_CLAIM_WORDS:
+            continue  # a long statement lists things: an alias said in full there stands
         if statement is None:
             statement = Statement(tokens, positions, frozenset(), _weigher(prepared))
             read[number] = statement

@@ -25,7 +25,9 @@ from bot.core.lexicon import (
     ADJECTIVES,
     CONJUNCTIONS,
     NOUNS,
+    PREPOSITIONS,
     STOPWORDS,
+    VERBS,
     WORD_FAMILIES,
 )
 from bot.core.textnorm import (
@@ -75,7 +77,7 @@ _SEGMENT_RE = re.compile(r"[,;]\s+")
 _VOWELS_RE = re.compile(r"[aeiou]")
 _PREPARED_KEY = "grading"
 GLOSSARY_SOURCE = "glossary:"
-_PREPARED_VERSION = 4
+_PREPARED_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +191,15 @@ class PreparedCard:
     rivals: Rivals | None = None  # every point of the deck, to tell near misses (alignment)
     card_number: int = -1  # this card's number in ``rivals``
     idf: dict[str, float] | None = None  # the deck's word weights, for aligning statements
+    #: term -> the keys (synonyms too) of the words said right before it in some wording: the
+    #: slot a different word of another card cannot fill ("inference pipeline" for "training
+    #: pipeline", "datasets do not fit" for "models do not fit")
+    slots: dict[int, Slot] = field(default_factory=dict)
+    card_keys: frozenset[str] = frozenset()  # every key of the card's terms and question
     fuzzy_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
     head_cache: dict[str, bool] = field(default_factory=dict)
     word_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
+    foreign_cache: dict[str, bool] = field(default_factory=dict)  # word -> other cards' only
 
 
 @dataclass(slots=True)
@@ -218,6 +226,7 @@ class _Registry(dict[tuple, int]):
         self.modifiers: set[int] = set()  # terms said right before a word they modify
         self.heads: set[int] = set()  # terms said as the word modified, or alone
         self.modified: dict[int, set[str]] = {}  # modifier -> keys of the words it modifies
+        self.before: dict[int, set[int]] = {}  # term -> the terms said right before it
 
 
 def word_keys(token: Token) -> tuple[str, ...]:
@@ -308,6 +317,8 @@ def _new_phrase_terms(
             number += 1
         statement_of[id(token)] = number
     ids: list[int] = []
+    previous: tuple[int, int] | None = None  # (term, statement) of the last content word
+    clause_of = -1
     groups = _groups(tokens)
     after = [*groups[1:], []]
     following = {id(group[0]): later for group, later in zip(groups, after, strict=True)}
@@ -325,6 +336,8 @@ def _new_phrase_terms(
             keys |= _unit_keys(parts)
             forms |= _fuzzy_forms(parts)
         if not keys:
+            if any(token.text in PREPOSITIONS for token in group):
+                previous = None  # a new phrase begins
             continue
         content = [token for token in group if not token.stop]
         negated = content[-1].negated
@@ -340,6 +353,16 @@ def _new_phrase_terms(
                 )
             )
         term_id = registry[signature]
+        statement = statement_of[id(group[0])]
+        preposition = len(group) == 1 and group[0].text in PREPOSITIONS  # "before", "out"
+        if (
+            previous is not None
+            and not preposition
+            and previous[1] == statement
+            and group[0].clause == clause_of
+        ):
+            registry.before.setdefault(term_id, set()).add(previous[0])
+        previous, clause_of = (None if preposition else (term_id, statement)), group[-1].clause
         modified = following[id(group[0])]
         if _modifies(group, modified):
             registry.modifiers.add(term_id)
@@ -726,7 +749,59 @@ def _finish(
         split_compounds=_split_compounds(terms),
         card_number=number,
         idf=idf,
+        slots=_slots(terms, registry.before),
+        card_keys=frozenset(index) | draft.question.keys,
     )
+
+
+def _slots(terms: Sequence[Term], before: dict[int, set[int]]) -> dict[int, Slot]:
+    """term -> the words said right before it in a wording: their keys with their synonyms',
+    and whether one of them is a noun, an adjective."""
+    slots: dict[int, Slot] = {}
+    for term_id, previous in before.items():
+        keys: set[str] = set()
+        noun = adjective = False
+        for other in previous:
+            term = terms[other]
+            keys |= term.keys
+            label = term.label.casefold()
+            if label.isalpha():
+                keys |= synonyms_of(label, stem(label))
+                noun |= can_be_noun(label)
+                adjective |= can_be_adjective(label)
+        slots[term_id] = Slot(frozenset(keys), noun, adjective)
+    return slots
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """The words a card says right before one of its terms (see ``PreparedCard.slots``)."""
+
+    keys: frozenset[str]  # their keys and their synonyms'
+    noun: bool  # one of them is a noun
+    adjective: bool  # one of them is an adjective
+
+
+def can_be_adjective(word: str) -> bool:
+    """A word WordNet knows as an adjective (maybe a noun too), or its comparative."""
+    return word in ADJECTIVES or is_adjective(word)
+
+
+def can_be_noun(word: str) -> bool:
+    """A word WordNet knows as a noun ("tables" too), or one it knows as no adjective, adverb,
+    participle or verb: a term such as "datasets" is taken for a noun, "get", "using",
+    "centralised" or "quickly" not."""
+    if word in NOUNS:
+        return True
+    if word.endswith(("ed", "ing", "ly")) or can_be_adjective(word):
+        return False
+    bases = [word]
+    for ending in ("s", "es"):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            bases.append(word[: -len(ending)])
+    if any(base in NOUNS for base in bases):
+        return True
+    return not any(base in VERBS for base in bases)
 
 
 #: Acronyms are read for runs of this many consecutive words of a wording.

@@ -35,6 +35,18 @@ STOPWORDS = frozenset(
     """.split()
 )
 
+#: Prepositions: each begins a phrase of its own, so a word before one is in another phrase
+#: ("serve the model in real time": "model" is no word of "real time").
+PREPOSITIONS = frozenset(
+    """
+    about above across after against along alongside amid among amongst around as at before
+    behind below beneath beside besides between beyond by despite down during except for from
+    in inside into like near of off on onto out outside over past per since than through
+    throughout till to toward towards under underneath until unto up upon via with within
+    without
+    """.split()
+)
+
 #: Words that negate what follows them (apostrophes are dropped before lookup: "don't" -> "dont").
 NEGATION_CUES = frozenset(
     """
@@ -507,6 +519,7 @@ def _wordnet_table() -> tuple[
     frozenset[str],
     frozenset[str],
     dict[str, frozenset[str]],
+    frozenset[str],
 ]:
     """Synonym groups, antonym pairs and nouns of common English words, from WordNet.
 
@@ -518,6 +531,7 @@ def _wordnet_table() -> tuple[
     antonyms: set[tuple[str, str]] = set()
     nouns: set[str] = set()
     adjectives: set[str] = set()
+    verbs: set[str] = set()
     families: dict[str, set[str]] = {}
     for line in (raw or b"").decode("utf-8").splitlines():
         kind, _, rest = line.partition("\t")
@@ -530,6 +544,8 @@ def _wordnet_table() -> tuple[
             nouns.update(rest.split())
         elif kind == "j":
             adjectives.update(rest.split())
+        elif kind == "v":
+            verbs.update(rest.split())
         elif kind == "d":
             family = rest.split()
             for word in family:
@@ -540,11 +556,12 @@ def _wordnet_table() -> tuple[
         frozenset(nouns),
         frozenset(adjectives),
         {word: frozenset(others) for word, others in families.items()},
+        frozenset(verbs),
     )
 
 
 #: WordNet's synonym groups (each word's most frequent sense, see tools/derive_wordnet.py), its
 #: antonym pairs (sorted pairs: an opposite never matches), words that can be nouns, words
-#: that can be adjectives, and each word's family (forms derived from it: "accuracy" for
-#: "accurate").
-WORDNET_SYNONYMS, WORDNET_ANTONYMS, NOUNS, ADJECTIVES, WORD_FAMILIES = _wordnet_table()
+#: that can be adjectives, each word's family (forms derived from it: "accuracy" for
+#: "accurate"), and words that can be verbs.
+WORDNET_SYNONYMS, WORDNET_ANTONYMS, NOUNS, ADJECTIVES, WORD_FAMILIES, VERBS = _wordnet_table()
