@@ -99,6 +99,29 @@ class UpdateQueries(Queries):
         )
         return result.rowcount == 1
 
+    async def note_reply(self, update_id: int | None, reply: str) -> None:
+        """Note what this claimed update replies, in the unit of work of its effects, so that a
+        redelivery after a crash before the send can send it (see ``unsent_reply``)."""
+        if update_id is not None:
+            await self.conn.execute(
+                update(processed_updates)
+                .where(processed_updates.c.update_id == update_id)
+                .values(reply=reply)
+            )
+
+    async def unsent_reply(self, update_id: int | None) -> str | None:
+        """The reply noted for this claimed update if it was never marked sent, else None."""
+        if update_id is None:
+            return None
+        return (
+            await self.conn.execute(
+                select(processed_updates.c.reply).where(
+                    processed_updates.c.update_id == update_id,
+                    processed_updates.c.replied_at.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+
     async def mark_replied(self, update_id: int, now: datetime) -> None:
         """Record that this update's reply went out, so a redelivery is not answered again.
 
