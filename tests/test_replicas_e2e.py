@@ -187,6 +187,57 @@ def test_a_replica_killed_between_an_answers_effects_and_its_feedback_sends_it_o
         assert other.running
 
 
+@pytest.mark.parametrize(("action", "reply"), [("Next", "Question 2/2"), ("/stop", "Round over")])
+def test_a_replica_killed_between_a_steps_effects_and_its_reply_sends_it_once(
+    api: FakeBotApi,
+    ann: FakeUser,
+    fresh_postgres_url: str,
+    mini_cards: Path,
+    action: str,
+    reply: str,
+) -> None:
+    """As for an answer, so for a button or a command: the replica started in its place
+    re-sends the step's reply from the stored round (the press was answered already, which
+    does not stop it), moves the round on only once, and the other replica stays quiet."""
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        dying, other = (
+            webhook_replica(stack, api, fresh_postgres_url, mini_cards, port) for port in ports
+        )
+        api.route_webhook_to(hook(ports[0]))
+        api.send_text(ann, "/quiz 2")
+        question = api.wait_for_message(ann, contains="Question 1/2", timeout=20)
+        api.send_text(ann, ANSWERS[question_text(question)])
+        feedback = api.wait_for_message(ann, contains="Correct", timeout=20)
+        mark = api.call_count()
+        api.fail_next("sendMessage", 502, count=50)  # nothing gets out, nothing is delivered
+        if action == "Next":
+            api.click_button(ann, feedback, action)
+            update_id = api.last_update_id()
+        else:
+            update_id = api.send_text(ann, action)
+        api.wait_for_call("sendMessage", after=mark, timeout=20)
+        dying.kill()
+        api.clear_faults()
+
+        def replies() -> int:
+            return sum(reply in text for text in api.sent_texts(ann))
+
+        assert replies() == 0
+        start_webhook_replica(api, dying)
+        api.wait_for_message(ann, contains=reply, timeout=30)
+        api.route_webhook_to(hook(ports[1]))
+        api.redeliver(update_id)
+        api.wait_until_updates_consumed(timeout=20)
+        api.send_text(ann, "/score")
+        score = api.wait_for_message(ann, contains="your score", timeout=20)
+        assert "Points: 10" in (score.text or "")
+        assert "Answered: 1 " in (score.text or "")
+        assert replies() == 1
+        assert not any("went wrong" in text for text in api.sent_texts(ann))
+        assert other.running
+
+
 def test_a_flooder_spread_over_two_replicas_gets_the_allowance_of_one_bot(
     api: FakeBotApi, ann: FakeUser, fresh_postgres_url: str, mini_cards: Path
 ) -> None:
