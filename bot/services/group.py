@@ -15,18 +15,20 @@ keeps its lease with ``renew_posting``.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core import challenge as rules
 from bot.core.cards import Card, Deck, Point
 from bot.core.challenge import AnswerPoints, ChallengeRequest, Period, Standing
 from bot.core.grading import grade, prepare_deck
 from bot.services.catalogue import DeckCatalogue
-from bot.storage.base import Store
+from bot.storage.base import Store, Tx
 from bot.storage.decks import DeckQueries
 from bot.storage.group import (
     CLOSED,
@@ -667,114 +669,130 @@ class GroupService:
         answer_text = text.strip()[:MAX_ANSWER_CHARS]
         async with self.store.transaction() as tx:
             if not await tx.claim_update(update_id, now):
-                return GroupNotice("duplicate")
-            repo = ChallengeRepo(tx)
-            challenge = await self._lock_running(repo, chat_id)
-            replied = (
-                await repo.question_for_message(chat_id, reply_to) if reply_to is not None else None
+                # Handled before: its reply again only if it never went out (a crash).
+                return answer_from_note(await tx.unsent_reply(update_id))
+            result = await self._grade_and_record(
+                tx, chat_id, player, answer_text, now, update_id, reply_to, reply_sent_at
             )
-            question = (
-                await repo.question_at(challenge.challenge_id, challenge.position)
-                if challenge is not None and challenge.position >= 0
-                else None
-            )
-            if reply_to is not None and replied is None:
-                # The question may be out with its message id not recorded yet (a quick reply
-                # raced question_shown): a reply to a bot message sent since the question was
-                # opened can only be to it. Telegram dates are whole seconds, hence the second.
-                racing = (
-                    question is not None
-                    and question.state == OPEN
-                    and question.message_id is None
-                    and reply_sent_at is not None
-                    and reply_sent_at >= question.asked_at - timedelta(seconds=1)
-                )
-                if not racing:
-                    return GroupNotice("not_the_question")  # a reply to another bot message
-                assert question is not None
-                replied = question.question_id
-            if challenge is None:
-                return GroupNotice("closed_question" if replied else "no_challenge")
-            if replied is not None and (question is None or replied != question.question_id):
-                return GroupNotice("closed_question")
-            if question is None or question.state != OPEN:
-                return GroupNotice("too_late")
-            if await repo.has_answered(question.question_id, player.user_id):
-                return GroupNotice("already_answered")
-            if now > question.closes_at:
-                return GroupNotice("too_late")
-            if not answer_text:
-                return GroupNotice("empty_answer")
+            await tx.note_reply(update_id, json.dumps(answer_note(result)))
+            return result
 
-            card = self._card(challenge.deck_id, question.card_id)
-            result = grade(card, answer_text)
-            full = result.verdict == "correct"
-            elapsed = max(0.0, (now - question.asked_at).total_seconds())
-            run = rules.run_before(
-                await repo.full_positions(challenge.challenge_id, player.user_id),
-                question.position,
+    async def _grade_and_record(
+        self,
+        tx: Tx,
+        chat_id: int,
+        player: Player,
+        answer_text: str,
+        now: datetime,
+        update_id: int | None,
+        reply_to: int | None,
+        reply_sent_at: datetime | None,
+    ) -> AnswerAccepted | GroupNotice:
+        repo = ChallengeRepo(tx)
+        challenge = await self._lock_running(repo, chat_id)
+        replied = (
+            await repo.question_for_message(chat_id, reply_to) if reply_to is not None else None
+        )
+        question = (
+            await repo.question_at(challenge.challenge_id, challenge.position)
+            if challenge is not None and challenge.position >= 0
+            else None
+        )
+        if reply_to is not None and replied is None:
+            # The question may be out with its message id not recorded yet (a quick reply
+            # raced question_shown): a reply to a bot message sent since the question was
+            # opened can only be to it. Telegram dates are whole seconds, hence the second.
+            racing = (
+                question is not None
+                and question.state == OPEN
+                and question.message_id is None
+                and reply_sent_at is not None
+                and reply_sent_at >= question.asked_at - timedelta(seconds=1)
             )
-            points = rules.score_answer(
-                score=result.score,
-                verdict=result.verdict,
-                elapsed=elapsed,
-                question_seconds=challenge.seconds,
-                full_answers_before=run,
-                first_full=False,
-            )
-            answer_id = await repo.add_answer(
-                question_id=question.question_id,
-                challenge_id=challenge.challenge_id,
-                position=question.position,
-                chat_id=challenge.chat_id,
-                user_id=player.user_id,
-                answer_text=answer_text,
-                verdict=result.verdict,
-                score=result.score,
-                base_points=points.base,
-                speed_bonus=points.speed,
-                streak_bonus=points.streak,
-                first_bonus=0,
-                points=points.total,
-                grade=[
-                    {"text": point.text, "matched": hit.matched, "evidence": hit.evidence}
-                    for point, hit in zip(card.points, result.points, strict=True)
-                ],
-                update_id=update_id,
-                answered_at=now,
-                elapsed_seconds=elapsed,
-            )
-            if answer_id is None:  # the unique constraint: they answered already
-                return GroupNotice("already_answered")
-            closes_at = question.closes_at
-            grace_started = False
-            if full:
-                grace_close = min(
-                    question.closes_at, now + timedelta(seconds=challenge.grace_seconds)
+            if not racing:
+                return GroupNotice("not_the_question")  # a reply to another bot message
+            assert question is not None
+            replied = question.question_id
+        if challenge is None:
+            return GroupNotice("closed_question" if replied else "no_challenge")
+        if replied is not None and (question is None or replied != question.question_id):
+            return GroupNotice("closed_question")
+        if question is None or question.state != OPEN:
+            return GroupNotice("too_late")
+        if await repo.has_answered(question.question_id, player.user_id):
+            return GroupNotice("already_answered")
+        if now > question.closes_at:
+            return GroupNotice("too_late")
+        if not answer_text:
+            return GroupNotice("empty_answer")
+
+        card = self._card(challenge.deck_id, question.card_id)
+        result = grade(card, answer_text)
+        full = result.verdict == "correct"
+        elapsed = max(0.0, (now - question.asked_at).total_seconds())
+        run = rules.run_before(
+            await repo.full_positions(challenge.challenge_id, player.user_id),
+            question.position,
+        )
+        points = rules.score_answer(
+            score=result.score,
+            verdict=result.verdict,
+            elapsed=elapsed,
+            question_seconds=challenge.seconds,
+            full_answers_before=run,
+            first_full=False,
+        )
+        answer_id = await repo.add_answer(
+            question_id=question.question_id,
+            challenge_id=challenge.challenge_id,
+            position=question.position,
+            chat_id=challenge.chat_id,
+            user_id=player.user_id,
+            answer_text=answer_text,
+            verdict=result.verdict,
+            score=result.score,
+            base_points=points.base,
+            speed_bonus=points.speed,
+            streak_bonus=points.streak,
+            first_bonus=0,
+            points=points.total,
+            grade=[
+                {"text": point.text, "matched": hit.matched, "evidence": hit.evidence}
+                for point, hit in zip(card.points, result.points, strict=True)
+            ],
+            update_id=update_id,
+            answered_at=now,
+            elapsed_seconds=elapsed,
+        )
+        if answer_id is None:  # the unique constraint: they answered already
+            return GroupNotice("already_answered")
+        closes_at = question.closes_at
+        grace_started = False
+        if full:
+            grace_close = min(question.closes_at, now + timedelta(seconds=challenge.grace_seconds))
+            if await repo.claim_first_full(question.question_id, player.user_id, grace_close):
+                points = AnswerPoints(
+                    points.base, points.speed, points.streak, rules.FIRST_FULL_BONUS
                 )
-                if await repo.claim_first_full(question.question_id, player.user_id, grace_close):
-                    points = AnswerPoints(
-                        points.base, points.speed, points.streak, rules.FIRST_FULL_BONUS
-                    )
-                    await repo.add_first_bonus(answer_id, rules.FIRST_FULL_BONUS)
-                    closes_at, grace_started = grace_close, True
-            await repo.add_to_player(
-                chat_id=challenge.chat_id,
-                user_id=player.user_id,
-                name=player.name,
-                username=player.username,
-                points=points.total,
-                full=full,
-                now=now,
-            )
-            return AnswerAccepted(
-                challenge_id=challenge.challenge_id,
-                question_id=question.question_id,
-                verdict=result.verdict,
-                points=points,
-                grace_started=grace_started,
-                closes_at=closes_at,
-            )
+                await repo.add_first_bonus(answer_id, rules.FIRST_FULL_BONUS)
+                closes_at, grace_started = grace_close, True
+        await repo.add_to_player(
+            chat_id=challenge.chat_id,
+            user_id=player.user_id,
+            name=player.name,
+            username=player.username,
+            points=points.total,
+            full=full,
+            now=now,
+        )
+        return AnswerAccepted(
+            challenge_id=challenge.challenge_id,
+            question_id=question.question_id,
+            verdict=result.verdict,
+            points=points,
+            grace_started=grace_started,
+            closes_at=closes_at,
+        )
 
     # --- ending ------------------------------------------------------------------------------
 
@@ -915,3 +933,37 @@ async def group_standings_for_user(store: Store, user_id: int) -> list[GroupStan
     """
     async with store.transaction() as tx:
         return await ChallengeRepo(tx).standings_for_user(user_id)
+
+
+def answer_note(result: AnswerAccepted | GroupNotice) -> dict[str, Any]:
+    """What an answer's outcome was, kept with its claim: a redelivery whose reply never went
+    out tells the player again, or moves the close for the grace window it started."""
+    if isinstance(result, GroupNotice):
+        return {"kind": "notice", "notice": result.kind, "name": result.name}
+    points = result.points
+    return {
+        "kind": "accepted",
+        "challenge_id": result.challenge_id,
+        "question_id": result.question_id,
+        "verdict": result.verdict,
+        "points": [points.base, points.speed, points.streak, points.first],
+        "grace_started": result.grace_started,
+        "closes_at": result.closes_at.isoformat(),
+    }
+
+
+def answer_from_note(noted: str | None) -> AnswerAccepted | GroupNotice:
+    """The outcome ``answer_note`` kept, or "duplicate" (nothing noted, or the reply went out)."""
+    if noted is None:
+        return GroupNotice("duplicate")
+    note = json.loads(noted)
+    if note["kind"] == "notice":
+        return GroupNotice(note["notice"], note["name"])
+    return AnswerAccepted(
+        challenge_id=note["challenge_id"],
+        question_id=note["question_id"],
+        verdict=note["verdict"],
+        points=AnswerPoints(*note["points"]),
+        grace_started=note["grace_started"],
+        closes_at=datetime.fromisoformat(note["closes_at"]),
+    )
