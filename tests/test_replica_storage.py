@@ -1,5 +1,6 @@
-"""What replicas share in the database, on SQLite and PostgreSQL: reply marks on update claims,
-the bulk-send lease, flood windows, and the version-8 upgrade that adds them."""
+"""What replicas share in the database, on SQLite and PostgreSQL: reply marks and noted replies
+on update claims, the bulk-send lease, flood windows, and the upgrades (versions 8 and 10)
+that add them."""
 
 from __future__ import annotations
 
@@ -33,6 +34,44 @@ async def test_an_update_is_replied_only_once_it_is_marked_whether_or_not_it_was
         assert not await tx.was_replied(3)
         assert not await tx.was_replied(None)
         assert not await tx.claim_update(2, now)  # the mark is a claim too
+
+
+async def test_a_claims_noted_reply_is_owed_until_the_update_is_marked_replied(
+    store: Store, now: datetime
+) -> None:
+    async with store.transaction() as tx:
+        assert await tx.claim_update(1, now)
+        await tx.note_reply(1, '{"kind": "summary", "round_id": 3}')
+        assert await tx.claim_update(2, now)  # claimed before replies were noted
+    async with store.transaction() as tx:
+        assert await tx.unsent_reply(1) == '{"kind": "summary", "round_id": 3}'
+        assert await tx.unsent_reply(2) is None
+        assert await tx.unsent_reply(None) is None
+        await tx.mark_replied(1, now)
+        assert await tx.unsent_reply(1) is None
+
+
+async def test_a_version_9_database_gets_the_claims_reply_column_and_keeps_its_claims(
+    database_url: str, now: datetime
+) -> None:
+    store = await Store.open(database_url)
+    async with store.transaction() as tx:
+        assert await tx.claim_update(9, now)
+    async with store.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE processed_updates DROP COLUMN reply"))
+        await conn.execute(text("DELETE FROM schema_versions WHERE version > 9"))
+    await store.close()
+
+    store = await Store.open(database_url)
+    try:
+        assert await store.schema_version() == SCHEMA_VERSION
+        async with store.transaction() as tx:
+            assert not await tx.claim_update(9, now)
+            assert await tx.unsent_reply(9) is None  # nothing noted: a redelivery stays quiet
+            await tx.note_reply(9, "{}")
+            assert await tx.unsent_reply(9) == "{}"
+    finally:
+        await store.close()
 
 
 @pytest.mark.parametrize(
