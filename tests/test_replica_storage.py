@@ -51,20 +51,31 @@ async def test_a_claims_noted_reply_is_owed_until_the_update_is_marked_replied(
         assert await tx.unsent_reply(1) is None
 
 
+async def claimed_then_upgraded_from(
+    database_url: str, now: datetime, version: int, *back_to_version: str
+) -> Store:
+    """A store whose database claimed update ``version``, was taken back to that schema
+    version by ``back_to_version``, and was then opened again (and so upgraded)."""
+    store = await Store.open(database_url)
+    async with store.transaction() as tx:
+        assert await tx.claim_update(version, now)
+    async with store.engine.begin() as conn:
+        for statement in back_to_version:
+            await conn.execute(text(statement))
+        await conn.execute(text(f"DELETE FROM schema_versions WHERE version > {version}"))
+    await store.close()
+    store = await Store.open(database_url)
+    assert await store.schema_version() == SCHEMA_VERSION
+    return store
+
+
 async def test_a_version_9_database_gets_the_claims_reply_column_and_keeps_its_claims(
     database_url: str, now: datetime
 ) -> None:
-    store = await Store.open(database_url)
-    async with store.transaction() as tx:
-        assert await tx.claim_update(9, now)
-    async with store.engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE processed_updates DROP COLUMN reply"))
-        await conn.execute(text("DELETE FROM schema_versions WHERE version > 9"))
-    await store.close()
-
-    store = await Store.open(database_url)
+    store = await claimed_then_upgraded_from(
+        database_url, now, 9, "ALTER TABLE processed_updates DROP COLUMN reply"
+    )
     try:
-        assert await store.schema_version() == SCHEMA_VERSION
         async with store.transaction() as tx:
             assert not await tx.claim_update(9, now)
             assert await tx.unsent_reply(9) is None  # nothing noted: a redelivery stays quiet
@@ -110,19 +121,15 @@ async def test_a_released_lease_is_free_for_the_next_replica_at_once(
 async def test_a_version_7_database_gets_reply_marks_and_the_lease_table(
     database_url: str, now: datetime
 ) -> None:
-    store = await Store.open(database_url)
-    async with store.transaction() as tx:
-        assert await tx.claim_update(7, now)
-    async with store.engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE processed_updates DROP COLUMN replied_at"))
-        await conn.execute(text("DROP TABLE send_leases"))
-        await conn.execute(text("DROP TABLE flood_windows"))
-        await conn.execute(text("DELETE FROM schema_versions WHERE version > 7"))
-    await store.close()
-
-    store = await Store.open(database_url)
+    store = await claimed_then_upgraded_from(
+        database_url,
+        now,
+        7,
+        "ALTER TABLE processed_updates DROP COLUMN replied_at",
+        "DROP TABLE send_leases",
+        "DROP TABLE flood_windows",
+    )
     try:
-        assert await store.schema_version() == SCHEMA_VERSION
         async with store.transaction() as tx:
             assert not await tx.claim_update(7, now)  # the old claim is kept
             assert await tx.replied_among([7]) == set()
