@@ -286,6 +286,29 @@ async def test_a_redelivered_answer_counts_once_and_is_told_again_only_if_it_nev
     assert await totals_are_consistent(store, CHAT) == scores
 
 
+async def test_a_start_redelivered_before_its_announcement_went_out_is_announced_once(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    """Announced again (and so driven on) while the reply is owed and the challenge runs; a
+    second /challenge's refusal is owed the same way; nothing once replied, or once stopped."""
+    request = ChallengeRequest(3, 30)
+    started = await service.start_challenge(CHAT, "Study group", ANN, request, now, 50)
+    refused = await service.start_challenge(CHAT, "Study group", BOB, request, now, 51)
+    assert isinstance(started, ChallengeStarted)
+    assert refused == GroupNotice("already_running", "Ann")
+    for update_id, first in ((50, started), (51, refused)):
+        again = await service.start_challenge(CHAT, "Study group", ANN, request, now, update_id)
+        assert again == first
+    async with store.transaction() as tx:
+        await tx.mark_replied(51, now)
+    assert await service.start_challenge(CHAT, "Study group", BOB, request, now, 51) == (
+        GroupNotice("duplicate")
+    )
+    assert not isinstance(await service.stop_challenge(CHAT, ANN, now, updates()), GroupNotice)
+    again = await service.start_challenge(CHAT, "Study group", ANN, request, now, 50)
+    assert again == GroupNotice("duplicate")
+
+
 async def past_question_one(
     service: GroupService, now: datetime, updates: Updates
 ) -> ChallengeStarted:

@@ -8,7 +8,6 @@ Parsing a file runs in a thread: a 5,000-card deck takes a while and must not st
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from bot.decks.upload import ParsedUpload, UploadLimits, parse_upload
 from bot.services.catalogue import DeckCatalogue, as_catalogue_deck, deck_hash
 from bot.storage.base import AnswerRow, Store, Tx, UserProfile
 from bot.storage.decks import DeckQueries, UserDeckRow, user_deck_id, user_deck_key
+from bot.storage.updates import Note
 
 #: The longest deck name a rename accepts.
 MAX_NAME_CHARS = 100
@@ -53,6 +53,8 @@ class UploadSaved:
     replaced: bool
     kept: int  # card ids of the old version still in the deck: their history stays
     removed: int
+    #: False when shown again for a redelivered upload (stored by the first delivery).
+    stored: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ class OwnerOverrides:
 NO_CARDS = ("The file holds no cards.",)
 
 
-def upload_note(result: UploadSaved | UploadRejected | DeckNotice) -> dict[str, Any]:
-    """What an upload's reply shows, kept with its claim (see ``DeckService._unsent_reply``)."""
+def upload_note(result: UploadSaved | UploadRejected | DeckNotice) -> Note:
+    """What an upload's reply shows, kept with its claim (see ``DeckService._reply_again``)."""
     if isinstance(result, UploadSaved):
         return {
             "kind": "saved",
@@ -148,11 +150,18 @@ class DeckService:
             parse_upload, file_name, data, limits=self.upload_limits
         )
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return await self._unsent_reply(tx, update_id, file_name, parsed)
-            result = await self._store(tx, user, file_name, parsed, now)
-            await tx.note_reply(update_id, json.dumps(upload_note(result)))
-        if isinstance(result, UploadSaved):
+
+            async def again(note: Note | None) -> UploadSaved | UploadRejected | DeckNotice:
+                return await self._reply_again(tx, note, file_name, parsed)
+
+            result = await tx.once(
+                update_id,
+                now,
+                lambda: self._store(tx, user, file_name, parsed, now),
+                upload_note,
+                again,
+            )
+        if isinstance(result, UploadSaved) and result.stored:
             assert parsed.deck is not None
             row = result.deck
             keyed = await asyncio.to_thread(as_catalogue_deck, parsed.deck, row.key, row.name)
@@ -190,20 +199,20 @@ class DeckService:
             removed=len(old_ids - set(deck.by_id)),
         )
 
-    async def _unsent_reply(
-        self, tx: Tx, update_id: int | None, file_name: str, parsed: ParsedUpload
+    async def _reply_again(
+        self, tx: Tx, note: Note | None, file_name: str, parsed: ParsedUpload
     ) -> UploadSaved | UploadRejected | DeckNotice:
         """A redelivered upload: the reply it owes if it never went out (the replica died
         before the send), from the note and the file parsed again; else "duplicate"."""
-        noted = await tx.unsent_reply(update_id)
-        note = json.loads(noted) if noted is not None else {"kind": "duplicate"}
+        if note is None:
+            return DeckNotice("duplicate")
         if note["kind"] == "rejected":
             return UploadRejected(file_name, parsed.problems or NO_CARDS)
         if note["kind"] == "saved":
             row = await DeckQueries(tx.conn).deck_row(note["deck_id"])
             if row is not None and not row.deleted:
                 return UploadSaved(
-                    row, parsed.summary, note["replaced"], note["kept"], note["removed"]
+                    row, parsed.summary, note["replaced"], note["kept"], note["removed"], False
                 )
             return DeckNotice("duplicate")
         return DeckNotice(note["kind"], note.get("detail", 0))

@@ -15,7 +15,7 @@ keeps its lease with ``renew_posting``.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import random
 import uuid
 from collections.abc import Sequence
@@ -39,6 +39,7 @@ from bot.storage.group import (
     GroupStanding,
     QuestionRow,
 )
+from bot.storage.updates import Note
 
 #: The longest answer we store and grade; Telegram's own message limit.
 MAX_ANSWER_CHARS = 4096
@@ -435,32 +436,61 @@ class GroupService:
         else the deck the starter chose for themselves.
         """
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return GroupNotice("duplicate")
-            if deck_id is None:
-                deck_id = await DeckQueries(tx.conn).chat_deck(chat_id)
-            if deck_id is None:
-                starter = await tx.get_user(player.user_id)
-                deck_id = starter.deck_id if starter is not None else None
-            deck = self.deck(deck_id)
-            count = min(request.questions, len(deck.cards))
-            card_ids = [card.id for card in self.rng.sample(deck.cards, count)]
-            repo = ChallengeRepo(tx)
-            chat_id = await repo.resolve_chat(chat_id)
-            await repo.touch_chat(chat_id, chat_title, now)
-            challenge_id = await repo.create_challenge(
-                chat_id=chat_id,
-                started_by=player.user_id,
-                started_by_name=player.name[:256],
-                deck_id=deck.id,
-                card_ids=card_ids,
-                seconds=request.seconds,
-                grace_seconds=grace_seconds,
-                started_at=now,
+            return await tx.once(
+                update_id,
+                now,
+                lambda: self._create_challenge(
+                    tx, chat_id, chat_title, player, request, now, grace_seconds, deck_id
+                ),
+                group_note,
+                lambda note: self._outcome_again(tx, note),
             )
-            if challenge_id is None:
-                running = await repo.running_in_chat(chat_id)
-                return GroupNotice("already_running", running.started_by_name if running else "")
+
+    async def _outcome_again(self, tx: Tx, note: Note | None) -> Any:
+        """What a redelivered start or answer gets: its noted outcome if the reply never went
+        out, else "duplicate"; a start is announced again only while its challenge runs."""
+        result = group_from_note(note)
+        if isinstance(result, ChallengeStarted):
+            running = await ChallengeRepo(tx).running_in_chat(result.chat_id)
+            if running is None or running.challenge_id != result.challenge_id:
+                return GroupNotice("duplicate")
+        return result
+
+    async def _create_challenge(
+        self,
+        tx: Tx,
+        chat_id: int,
+        chat_title: str | None,
+        player: Player,
+        request: ChallengeRequest,
+        now: datetime,
+        grace_seconds: float,
+        deck_id: str | None,
+    ) -> ChallengeStarted | GroupNotice:
+        if deck_id is None:
+            deck_id = await DeckQueries(tx.conn).chat_deck(chat_id)
+        if deck_id is None:
+            starter = await tx.get_user(player.user_id)
+            deck_id = starter.deck_id if starter is not None else None
+        deck = self.deck(deck_id)
+        count = min(request.questions, len(deck.cards))
+        card_ids = [card.id for card in self.rng.sample(deck.cards, count)]
+        repo = ChallengeRepo(tx)
+        chat_id = await repo.resolve_chat(chat_id)
+        await repo.touch_chat(chat_id, chat_title, now)
+        challenge_id = await repo.create_challenge(
+            chat_id=chat_id,
+            started_by=player.user_id,
+            started_by_name=player.name[:256],
+            deck_id=deck.id,
+            card_ids=card_ids,
+            seconds=request.seconds,
+            grace_seconds=grace_seconds,
+            started_at=now,
+        )
+        if challenge_id is None:
+            running = await repo.running_in_chat(chat_id)
+            return GroupNotice("already_running", running.started_by_name if running else "")
         return ChallengeStarted(
             challenge_id=challenge_id,
             chat_id=chat_id,
@@ -668,14 +698,15 @@ class GroupService:
         """
         answer_text = text.strip()[:MAX_ANSWER_CHARS]
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                # Handled before: its reply again only if it never went out (a crash).
-                return answer_from_note(await tx.unsent_reply(update_id))
-            result = await self._grade_and_record(
-                tx, chat_id, player, answer_text, now, update_id, reply_to, reply_sent_at
+            return await tx.once(
+                update_id,
+                now,
+                lambda: self._grade_and_record(
+                    tx, chat_id, player, answer_text, now, update_id, reply_to, reply_sent_at
+                ),
+                group_note,
+                lambda note: self._outcome_again(tx, note),
             )
-            await tx.note_reply(update_id, json.dumps(answer_note(result)))
-            return result
 
     async def _grade_and_record(
         self,
@@ -935,11 +966,14 @@ async def group_standings_for_user(store: Store, user_id: int) -> list[GroupStan
         return await ChallengeRepo(tx).standings_for_user(user_id)
 
 
-def answer_note(result: AnswerAccepted | GroupNotice) -> dict[str, Any]:
-    """What an answer's outcome was, kept with its claim: a redelivery whose reply never went
-    out tells the player again, or moves the close for the grace window it started."""
+def group_note(result: ChallengeStarted | AnswerAccepted | GroupNotice) -> Note:
+    """What a start's or an answer's outcome was, kept with its claim: a redelivery whose reply
+    never went out announces the start or tells the player again, or moves the close for the
+    grace window the answer started."""
     if isinstance(result, GroupNotice):
         return {"kind": "notice", "notice": result.kind, "name": result.name}
+    if isinstance(result, ChallengeStarted):
+        return {"kind": "started", **dataclasses.asdict(result)}
     points = result.points
     return {
         "kind": "accepted",
@@ -952,13 +986,16 @@ def answer_note(result: AnswerAccepted | GroupNotice) -> dict[str, Any]:
     }
 
 
-def answer_from_note(noted: str | None) -> AnswerAccepted | GroupNotice:
-    """The outcome ``answer_note`` kept, or "duplicate" (nothing noted, or the reply went out)."""
-    if noted is None:
+def group_from_note(note: Note | None) -> ChallengeStarted | AnswerAccepted | GroupNotice:
+    """The outcome ``group_note`` kept, or "duplicate" (nothing noted, or the reply went out)."""
+    if note is None:
         return GroupNotice("duplicate")
-    note = json.loads(noted)
-    if note["kind"] == "notice":
+    note = dict(note)
+    kind = note.pop("kind")
+    if kind == "notice":
         return GroupNotice(note["notice"], note["name"])
+    if kind == "started":
+        return ChallengeStarted(**note)
     return AnswerAccepted(
         challenge_id=note["challenge_id"],
         question_id=note["question_id"],

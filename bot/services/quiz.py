@@ -7,12 +7,11 @@ Telegram ``update_id`` (None outside Telegram) so that a redelivered update neve
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.core import quiz
 from bot.core.cards import Card, Deck, Point
@@ -22,9 +21,7 @@ from bot.services.catalogue import DeckCatalogue, deck_hash
 from bot.services.review import SpacedRepetition
 from bot.storage.base import AnswerRow, RoundRow, Store, Tx, UserProfile
 from bot.storage.decks import DeckQueries, user_deck_id
-
-#: What one update's unit of work returns (a view, or a notice).
-Result = TypeVar("Result")
+from bot.storage.updates import Note, Result
 
 #: The longest answer we store and grade; Telegram's own message limit.
 MAX_ANSWER_CHARS = 4096
@@ -262,27 +259,26 @@ class QuizService:
     async def _once(
         self, update_id: int | None, now: datetime, work: Callable[[Tx], Awaitable[Result]]
     ) -> Result:
-        """Run ``work`` as this update's one unit of work, noting the reply it owes with its
-        effects. A redelivered update counts nothing again: it gets that reply, re-read from the
-        stored state, when it was never marked sent (a crash between the effects and the send),
-        else the "duplicate" notice, which shows nothing."""
+        """Run ``work`` as this update's one unit of work (``Tx.once``): a redelivery counts
+        nothing again, and gets the reply noted with the claim, rendered again from the stored
+        state, if it never went out; else the "duplicate" notice, which shows nothing."""
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return await self._unsent_reply(tx, update_id)
-            result = await work(tx)
-            await tx.note_reply(update_id, json.dumps(reply_note(result)))
-            return result
+            return await tx.once(
+                update_id,
+                now,
+                lambda: work(tx),
+                reply_note,
+                lambda note: self._reply_again(tx, note),
+            )
 
-    async def _unsent_reply(self, tx: Tx, update_id: int | None) -> Any:
-        """The view an already-claimed update's noted reply shows, or the "duplicate" notice.
+    async def _reply_again(self, tx: Tx, note: Note | None) -> Any:
+        """The view a noted reply shows, or the "duplicate" notice.
 
         A question is shown again only while it is still open at that step: if the user has
         moved on since, the old question would only mislead.
         """
-        noted = await tx.unsent_reply(update_id)
-        if noted is None:
+        if note is None:
             return Notice("duplicate")
-        note = json.loads(noted)
         kind = note["kind"]
         if kind == "notice":
             return Notice(note["notice"])
@@ -639,9 +635,9 @@ class QuizService:
         return await self._once(update_id, now, work)
 
 
-def reply_note(result: object) -> dict[str, Any]:
+def reply_note(result: object) -> Note:
     """What a reply shows, in a few ids: kept with the update's claim, so the reply can be
-    rendered again from the stored state (``QuizService._unsent_reply``)."""
+    rendered again from the stored state (``QuizService._reply_again``)."""
     if isinstance(result, RoundStart):
         replaced = result.replaced.round_id if result.replaced is not None else None
         return {

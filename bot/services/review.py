@@ -9,12 +9,11 @@ to its next time, which makes them at-most-once per reminder per local day (see
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.core import quiz
 from bot.core.cards import Card, Deck
@@ -55,6 +54,7 @@ from bot.storage.base import Store, Tx, UserProfile
 from bot.storage.decks import DeckQueries
 from bot.storage.group import ChallengeRepo
 from bot.storage.review import CLAIMED, DailyQuestionRow, ReminderRow, ReviewRepo
+from bot.storage.updates import Note
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ class DailyAnswer:
     missed: list[str]
 
 
-def daily_note(result: DailyAnswer | str, deck_id: str) -> dict[str, Any]:
+def daily_note(result: DailyAnswer | str, deck_id: str) -> Note:
     """What a reply to the question of the day was told, kept with its claim: a redelivery
     whose reply never went out is told it again (``ReviewService._daily_from_note``)."""
     if isinstance(result, str):
@@ -771,14 +771,19 @@ class ReviewService:
             question = await repo.daily_question_by_message(chat_id, reply_to_message_id)
             if question is None:
                 return None
-            if not await tx.claim_update(update_id, now):
-                # Handled before: its reply again only if it never went out (a crash).
-                return self._daily_from_note(await tx.unsent_reply(update_id))
-            result = await self._grade_daily(
-                tx, repo, question, user, text, now, update_id, display_name
+            deck_id = question.deck_id
+
+            async def again(note: Note | None) -> DailyAnswer | str:
+                return self._daily_from_note(note)
+
+            async def work() -> DailyAnswer | str:
+                return await self._grade_daily(
+                    tx, repo, question, user, text, now, update_id, display_name
+                )
+
+            return await tx.once(
+                update_id, now, work, lambda result: daily_note(result, deck_id), again
             )
-            await tx.note_reply(update_id, json.dumps(daily_note(result, question.deck_id)))
-            return result
 
     async def _grade_daily(
         self,
@@ -833,9 +838,10 @@ class ReviewService:
             missed=[point.text for point, hit in hits if not hit.matched],
         )
 
-    def _daily_from_note(self, noted: str | None) -> DailyAnswer | str:
+    def _daily_from_note(self, note: Note | None) -> DailyAnswer | str:
         """The reply ``daily_note`` kept, or "duplicate" (nothing noted, or it went out)."""
-        note = json.loads(noted) if noted is not None else {"notice": "duplicate"}
+        if note is None:
+            return "duplicate"
         if "notice" in note:
             return str(note["notice"])
         card = self.quiz.deck(note["deck_id"]).by_id.get(note["card_id"])
