@@ -6,13 +6,14 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.decks.loader import BUNDLED_CARDS, Deck, load_deck
+from bot.storage.base import Store
 from tests.fakebotapi import FakeBotApi, FakeUser, running_fake_bot_api
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +107,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'quizbot.db'}"
     return request.getfixturevalue("fresh_postgres_url")
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """An open store on each database (modules with their own ``store`` fixture use theirs)."""
+    opened = await Store.open(database_url)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

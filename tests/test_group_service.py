@@ -263,17 +263,50 @@ async def test_each_player_answers_once_and_a_second_answer_does_not_count(
     assert await totals_are_consistent(store, CHAT) == {BOB.user_id: first.points.total}
 
 
-async def test_a_redelivered_answer_counts_once(
-    service: GroupService, store: Store, now: datetime, updates: Updates
+@pytest.mark.parametrize("answered_late", [False, True])
+async def test_a_redelivered_answer_counts_once_and_is_told_again_only_if_it_never_was(
+    service: GroupService, store: Store, now: datetime, updates: Updates, answered_late: bool
 ) -> None:
+    """Redelivered before its reply went out (the replica died), an answer gets the same outcome
+    again: a notice to send, or the accepted answer's grace close to schedule. Once replied
+    to, it gets nothing."""
     started = await start(service, now, updates)
     question = await ask(service, started.challenge_id, now, 10)
     update_id = updates()
-    first = await service.answer(CHAT, ANN, answer_for(question, FULL), now, update_id)
-    again = await service.answer(CHAT, ANN, answer_for(question, FULL), now, update_id)
-    assert isinstance(first, AnswerAccepted)
+    at = now + timedelta(seconds=31 if answered_late else 5)
+    first = await service.answer(CHAT, ANN, answer_for(question, FULL), at, update_id)
+    assert isinstance(first, GroupNotice if answered_late else AnswerAccepted)
+    again = await service.answer(CHAT, ANN, answer_for(question, FULL), at, update_id)
+    assert again == first
+    async with store.transaction() as tx:
+        await tx.mark_replied(update_id, at)
+    third = await service.answer(CHAT, ANN, answer_for(question, FULL), at, update_id)
+    assert third == GroupNotice("duplicate")
+    scores = {} if answered_late else {ANN.user_id: first.points.total}
+    assert await totals_are_consistent(store, CHAT) == scores
+
+
+async def test_a_start_redelivered_before_its_announcement_went_out_is_announced_once(
+    service: GroupService, store: Store, now: datetime, updates: Updates
+) -> None:
+    """Announced again (and so driven on) while the reply is owed and the challenge runs; a
+    second /challenge's refusal is owed the same way; nothing once replied, or once stopped."""
+    request = ChallengeRequest(3, 30)
+    started = await service.start_challenge(CHAT, "Study group", ANN, request, now, 50)
+    refused = await service.start_challenge(CHAT, "Study group", BOB, request, now, 51)
+    assert isinstance(started, ChallengeStarted)
+    assert refused == GroupNotice("already_running", "Ann")
+    for update_id, first in ((50, started), (51, refused)):
+        again = await service.start_challenge(CHAT, "Study group", ANN, request, now, update_id)
+        assert again == first
+    async with store.transaction() as tx:
+        await tx.mark_replied(51, now)
+    assert await service.start_challenge(CHAT, "Study group", BOB, request, now, 51) == (
+        GroupNotice("duplicate")
+    )
+    assert not isinstance(await service.stop_challenge(CHAT, ANN, now, updates()), GroupNotice)
+    again = await service.start_challenge(CHAT, "Study group", ANN, request, now, 50)
     assert again == GroupNotice("duplicate")
-    assert await totals_are_consistent(store, CHAT) == {ANN.user_id: 17}
 
 
 async def past_question_one(

@@ -1,5 +1,6 @@
-"""What replicas share in the database, on SQLite and PostgreSQL: reply marks on update claims,
-the bulk-send lease, flood windows, and the version-8 upgrade that adds them."""
+"""What replicas share in the database, on SQLite and PostgreSQL: reply marks and noted replies
+on update claims, the bulk-send lease, flood windows, and the upgrades (versions 8 and 10)
+that add them."""
 
 from __future__ import annotations
 
@@ -33,6 +34,55 @@ async def test_an_update_is_replied_only_once_it_is_marked_whether_or_not_it_was
         assert not await tx.was_replied(3)
         assert not await tx.was_replied(None)
         assert not await tx.claim_update(2, now)  # the mark is a claim too
+
+
+async def test_a_claims_noted_reply_is_owed_until_the_update_is_marked_replied(
+    store: Store, now: datetime
+) -> None:
+    async with store.transaction() as tx:
+        assert await tx.claim_update(1, now)
+        await tx.note_reply(1, '{"kind": "summary", "round_id": 3}')
+        assert await tx.claim_update(2, now)  # claimed before replies were noted
+    async with store.transaction() as tx:
+        assert await tx.unsent_reply(1) == '{"kind": "summary", "round_id": 3}'
+        assert await tx.unsent_reply(2) is None
+        assert await tx.unsent_reply(None) is None
+        await tx.mark_replied(1, now)
+        assert await tx.unsent_reply(1) is None
+
+
+async def claimed_then_upgraded_from(
+    database_url: str, now: datetime, version: int, *back_to_version: str
+) -> Store:
+    """A store whose database claimed update ``version``, was taken back to that schema
+    version by ``back_to_version``, and was then opened again (and so upgraded)."""
+    store = await Store.open(database_url)
+    async with store.transaction() as tx:
+        assert await tx.claim_update(version, now)
+    async with store.engine.begin() as conn:
+        for statement in back_to_version:
+            await conn.execute(text(statement))
+        await conn.execute(text(f"DELETE FROM schema_versions WHERE version > {version}"))
+    await store.close()
+    store = await Store.open(database_url)
+    assert await store.schema_version() == SCHEMA_VERSION
+    return store
+
+
+async def test_a_version_9_database_gets_the_claims_reply_column_and_keeps_its_claims(
+    database_url: str, now: datetime
+) -> None:
+    store = await claimed_then_upgraded_from(
+        database_url, now, 9, "ALTER TABLE processed_updates DROP COLUMN reply"
+    )
+    try:
+        async with store.transaction() as tx:
+            assert not await tx.claim_update(9, now)
+            assert await tx.unsent_reply(9) is None  # nothing noted: a redelivery stays quiet
+            await tx.note_reply(9, "{}")
+            assert await tx.unsent_reply(9) == "{}"
+    finally:
+        await store.close()
 
 
 @pytest.mark.parametrize(
@@ -71,19 +121,15 @@ async def test_a_released_lease_is_free_for_the_next_replica_at_once(
 async def test_a_version_7_database_gets_reply_marks_and_the_lease_table(
     database_url: str, now: datetime
 ) -> None:
-    store = await Store.open(database_url)
-    async with store.transaction() as tx:
-        assert await tx.claim_update(7, now)
-    async with store.engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE processed_updates DROP COLUMN replied_at"))
-        await conn.execute(text("DROP TABLE send_leases"))
-        await conn.execute(text("DROP TABLE flood_windows"))
-        await conn.execute(text("DELETE FROM schema_versions WHERE version > 7"))
-    await store.close()
-
-    store = await Store.open(database_url)
+    store = await claimed_then_upgraded_from(
+        database_url,
+        now,
+        7,
+        "ALTER TABLE processed_updates DROP COLUMN replied_at",
+        "DROP TABLE send_leases",
+        "DROP TABLE flood_windows",
+    )
     try:
-        assert await store.schema_version() == SCHEMA_VERSION
         async with store.transaction() as tx:
             assert not await tx.claim_update(7, now)  # the old claim is kept
             assert await tx.replied_among([7]) == set()

@@ -151,12 +151,23 @@ def test_an_answer_redelivered_to_the_other_replica_is_not_answered_again(
         assert feedback_count(api, ann) == 1
 
 
-def test_a_replica_killed_between_an_answers_effects_and_its_feedback_sends_it_once(
-    api: FakeBotApi, ann: FakeUser, fresh_postgres_url: str, mini_cards: Path
+@pytest.mark.parametrize(
+    ("step", "reply"),
+    [("an answer", "Correct"), ("Next", "Question 2/2"), ("/stop", "Round over")],
+)
+def test_a_replica_killed_between_a_steps_effects_and_its_reply_sends_it_once(
+    api: FakeBotApi,
+    ann: FakeUser,
+    fresh_postgres_url: str,
+    mini_cards: Path,
+    step: str,
+    reply: str,
 ) -> None:
-    """The answer is scored, then the feedback cannot get out and the replica dies. The
-    replica started in its place finds the update in the inbox, counts nothing again, and
-    sends the feedback it never sent; the other replica, given the update again, stays quiet."""
+    """The step's effects commit (the answer scored, the round moved on or stopped), then its
+    reply cannot get out and the replica dies. The replica started in its place finds the
+    update in the inbox, counts nothing again, and sends the reply it never sent, from the
+    stored round (a button press answered already does not stop it); the other replica, given
+    the update again, stays quiet."""
     ports = [free_port(), free_port()]
     with ExitStack() as stack:
         dying, other = (
@@ -165,17 +176,27 @@ def test_a_replica_killed_between_an_answers_effects_and_its_feedback_sends_it_o
         api.route_webhook_to(hook(ports[0]))
         api.send_text(ann, "/quiz 2")
         question = api.wait_for_message(ann, contains="Question 1/2", timeout=20)
+        answer = ANSWERS[question_text(question)]
+        if step != "an answer":
+            api.send_text(ann, answer)
+            feedback = api.wait_for_message(ann, contains="Correct", timeout=20)
         mark = api.call_count()
         api.fail_next("sendMessage", 502, count=50)  # nothing gets out, nothing is delivered
-        update_id = api.send_text(ann, ANSWERS[question_text(question)])
+        if step == "Next":
+            api.click_button(ann, feedback, step)
+            update_id = api.last_update_id()
+        else:
+            update_id = api.send_text(ann, answer if step == "an answer" else step)
         api.wait_for_call("sendMessage", after=mark, timeout=20)
         dying.kill()
         api.clear_faults()
-        assert feedback_count(api, ann) == 0
 
+        def replies() -> int:
+            return sum(reply in text for text in api.sent_texts(ann))
+
+        assert replies() == 0
         start_webhook_replica(api, dying)  # the orchestrator starts a new one
-        feedback = api.wait_for_message(ann, contains="Correct", timeout=30)
-        assert "+10 points" in (feedback.text or "")
+        api.wait_for_message(ann, contains=reply, timeout=30)
         api.route_webhook_to(hook(ports[1]))
         api.redeliver(update_id)
         api.wait_until_updates_consumed(timeout=20)
@@ -183,7 +204,8 @@ def test_a_replica_killed_between_an_answers_effects_and_its_feedback_sends_it_o
         score = api.wait_for_message(ann, contains="your score", timeout=20)
         assert "Points: 10" in (score.text or "")
         assert "Answered: 1 " in (score.text or "")
-        assert feedback_count(api, ann) == 1
+        assert replies() == 1
+        assert not any("went wrong" in text for text in api.sent_texts(ann))
         assert other.running
 
 

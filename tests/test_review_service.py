@@ -490,7 +490,11 @@ async def test_a_group_reminder_posts_a_question_of_the_day_answered_once_per_me
     assert not isinstance(answered, str) and answered is not None
     assert (answered.verdict, answered.points) == ("correct", 10)
     assert await reviews.answer_daily(GROUP, 555, ANN, right, fire, 2) == "answered"
-    assert await reviews.answer_daily(GROUP, 555, BOB, "", fire, 1) == "duplicate"
+    # Redelivered: told again while the reply is not marked sent (the replica died), then not.
+    assert await reviews.answer_daily(GROUP, 555, ANN, right, fire, 1) == answered
+    async with store.transaction() as tx:
+        await tx.mark_replied(1, fire)
+    assert await reviews.answer_daily(GROUP, 555, ANN, right, fire, 1) == "duplicate"
     wrong = await reviews.answer_daily(GROUP, 555, BOB, "no clue", fire, 3)
     assert not isinstance(wrong, str) and wrong is not None and wrong.verdict == "wrong"
     async with store.transaction() as tx:

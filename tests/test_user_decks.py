@@ -32,6 +32,8 @@ CARDS = [
     {"id": "fr", "question": "What is the capital of France?", "points": ["Paris"]},
     {"id": "it", "question": "What is the capital of Italy?", "points": ["Rome"]},
 ]
+#: A file the importer refuses (a card without its answer).
+BROKEN = b"deck: Geography\nid: geo\ncards:\n  - id: fr\n    question: Why?\n"
 
 
 @pytest.mark.parametrize(
@@ -137,8 +139,7 @@ async def test_a_broken_file_changes_nothing_and_lists_its_problems(
 ) -> None:
     one = Replica(store, bundled)
     await one.decks.upload(ANN, "geo.yaml", yaml_deck("geo", "Geography", CARDS), NOW)
-    broken = b"deck: Geography\nid: geo\ncards:\n  - id: fr\n    question: Why?\n"
-    rejected = await one.decks.upload(ANN, "geo.yaml", broken, NOW)
+    rejected = await one.decks.upload(ANN, "geo.yaml", BROKEN, NOW)
     assert isinstance(rejected, UploadRejected) and rejected.problems
     listing = await one.decks.listing(ANN)
     assert [(row.name, row.version, row.card_count) for row in listing.owned] == [
@@ -220,18 +221,48 @@ async def test_the_question_of_the_day_comes_from_the_deck_the_groups_admin_pick
     assert job.card.question in {card["question"] for card in CARDS}
 
 
-async def test_a_redelivered_upload_is_stored_and_counted_once(
-    store: Store, bundled: DeckCatalogue
+@pytest.mark.parametrize("case", ["added", "replaced", "rejected", "one deck too many"])
+async def test_an_upload_redelivered_before_its_reply_went_out_gets_that_reply_once(
+    store: Store, bundled: DeckCatalogue, case: str
 ) -> None:
+    """The replica that stored the upload died before replying; the one given the update
+    again sends that reply, though the upload used the last one of the hour's allowance, and
+    stores and counts nothing again."""
     one = Replica(store, bundled)
-    data = yaml_deck("geo", "Geography", CARDS)
-    assert isinstance(await one.decks.upload(ANN, "geo.yaml", data, NOW, update_id=77), UploadSaved)
-    again = await one.decks.upload(ANN, "geo.yaml", data, NOW, update_id=77)
-    assert again == DeckNotice("duplicate")
-    [row] = (await one.decks.listing(ANN)).owned
-    assert row.version == 1
-    async with store.transaction() as tx:
-        assert len(await DeckQueries(tx.conn).uploads_since(ANN.user_id, NOW)) == 1
+    earlier = {"added": [], "replaced": ["geo"], "rejected": [], "one deck too many": ["a", "b"]}
+    for number, slug in enumerate(earlier[case], start=1):
+        await one.decks.upload(ANN, f"{slug}.yaml", yaml_deck(slug, slug, CARDS), NOW, number)
+    data = {
+        "added": yaml_deck("geo", "Geography", CARDS),
+        "replaced": yaml_deck("geo", "Geography", CARDS[:1]),
+        "rejected": BROKEN,
+        "one deck too many": yaml_deck("geo", "Geography", CARDS),
+    }[case]
+    first = await one.decks.upload(ANN, "geo.yaml", data, NOW, update_id=77)
+    if case == "replaced":
+        assert isinstance(first, UploadSaved)
+        assert (first.replaced, first.kept, first.removed) == (True, 1, 1)
+
+    async def state() -> object:
+        async with store.transaction() as tx:
+            uploads = await DeckQueries(tx.conn).uploads_since(ANN.user_id, NOW)
+        return len(uploads), (await one.decks.listing(ANN)).owned
+
+    before = await state()
+    uploads = len(earlier[case]) + 1
+    other = Replica(store, bundled)
+    other.decks.quota = DeckQuota(decks_per_user=2, uploads_per_hour=uploads)
+    assert await other.decks.may_upload(ANN, len(data), NOW, update_id=77) is None
+    assert await other.decks.upload(ANN, "geo.yaml", data, NOW, update_id=77) == first
+    assert await state() == before
+
+    async with store.transaction() as tx:  # the reply went out this time
+        await tx.mark_replied(77, NOW)
+    assert await other.decks.upload(ANN, "geo.yaml", data, NOW, update_id=77) == DeckNotice(
+        "duplicate"
+    )
+    assert await other.decks.may_upload(ANN, len(data), NOW, update_id=77) == DeckNotice("rate", 60)
+    assert await state() == before
 
 
 async def test_a_replacement_keeps_the_review_state_of_cards_that_stay_and_drops_the_rest(

@@ -20,8 +20,9 @@ from bot.core.cards import Deck
 from bot.core.deckquota import UPLOAD_WINDOW, DeckQuota, may_add_deck, upload_wait
 from bot.decks.upload import ParsedUpload, UploadLimits, parse_upload
 from bot.services.catalogue import DeckCatalogue, as_catalogue_deck, deck_hash
-from bot.storage.base import AnswerRow, Store, UserProfile
+from bot.storage.base import AnswerRow, Store, Tx, UserProfile
 from bot.storage.decks import DeckQueries, UserDeckRow, user_deck_id, user_deck_key
+from bot.storage.updates import Note
 
 #: The longest deck name a rename accepts.
 MAX_NAME_CHARS = 100
@@ -52,6 +53,8 @@ class UploadSaved:
     replaced: bool
     kept: int  # card ids of the old version still in the deck: their history stays
     removed: int
+    #: False when shown again for a redelivered upload (stored by the first delivery).
+    stored: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,25 @@ class DeckListing:
 class OwnerOverrides:
     deck_name: str
     answers: list[AnswerRow]
+
+
+#: Why a file without problems is still refused.
+NO_CARDS = ("The file holds no cards.",)
+
+
+def upload_note(result: UploadSaved | UploadRejected | DeckNotice) -> Note:
+    """What an upload's reply shows, kept with its claim (see ``DeckService._reply_again``)."""
+    if isinstance(result, UploadSaved):
+        return {
+            "kind": "saved",
+            "deck_id": result.deck.deck_id,
+            "replaced": result.replaced,
+            "kept": result.kept,
+            "removed": result.removed,
+        }
+    if isinstance(result, UploadRejected):
+        return {"kind": "rejected"}
+    return {"kind": result.kind, "detail": result.detail}
 
 
 def renamed_yaml(yaml_text: str, name: str) -> str:
@@ -93,12 +115,18 @@ class DeckService:
     # --- upload ----------------------------------------------------------------------------
 
     async def may_upload(
-        self, user: UserProfile, size: int | None, now: datetime
+        self, user: UserProfile, size: int | None, now: datetime, update_id: int | None = None
     ) -> DeckNotice | None:
-        """Refuse before downloading: a file over the size limit, or too many uploads lately."""
+        """Refuse before downloading: a file over the size limit, or too many uploads lately.
+
+        An upload redelivered before its reply went out was counted already: it goes on, to
+        get that reply (``upload``).
+        """
         if size is not None and size > self.quota.max_file_bytes:
             return DeckNotice("too_big", self.quota.max_file_bytes)
         async with self.store.transaction() as tx:
+            if await tx.unsent_reply(update_id) is not None:
+                return None
             uploads = await DeckQueries(tx.conn).uploads_since(user.user_id, now - UPLOAD_WINDOW)
         wait = upload_wait(uploads, now, self.quota)
         if wait is not None:
@@ -121,40 +149,73 @@ class DeckService:
         parsed: ParsedUpload = await asyncio.to_thread(
             parse_upload, file_name, data, limits=self.upload_limits
         )
-        deck, yaml_text = parsed.deck, parsed.yaml_text
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return DeckNotice("duplicate")
-            queries = DeckQueries(tx.conn)
-            await queries.record_upload(user.user_id, now)
-            if deck is None or yaml_text is None or parsed.problems:
-                return UploadRejected(file_name, parsed.problems or ("The file holds no cards.",))
-            old = await queries.deck_by_slug(user.user_id, deck.id)
-            replacing = old is not None and not old.deleted
-            if not replacing and not may_add_deck(
-                await queries.count_owned(user.user_id), self.quota
-            ):
-                return DeckNotice("too_many_decks", self.quota.decks_per_user)
-            deck_id = await queries.add_deck(
-                user.user_id, deck.id, deck.name, yaml_text, parsed.summary, len(deck.cards), now
+
+            async def again(note: Note | None) -> UploadSaved | UploadRejected | DeckNotice:
+                return await self._reply_again(tx, note, file_name, parsed)
+
+            result = await tx.once(
+                update_id,
+                now,
+                lambda: self._store(tx, user, file_name, parsed, now),
+                upload_note,
+                again,
             )
-            if replacing:
-                await queries.forget_removed_cards(user_deck_key(deck_id), deck.by_id)
-            row = await queries.deck_row(deck_id)
-            await tx.upsert_user(user, now)
-            await tx.set_user_deck(user.user_id, user_deck_key(deck_id))
+        if isinstance(result, UploadSaved) and result.stored:
+            assert parsed.deck is not None
+            row = result.deck
+            keyed = await asyncio.to_thread(as_catalogue_deck, parsed.deck, row.key, row.name)
+            self.catalogue.put(row.key, row.version, keyed)
+        return result
+
+    async def _store(
+        self, tx: Tx, user: UserProfile, file_name: str, parsed: ParsedUpload, now: datetime
+    ) -> UploadSaved | UploadRejected | DeckNotice:
+        deck, yaml_text = parsed.deck, parsed.yaml_text
+        queries = DeckQueries(tx.conn)
+        await queries.record_upload(user.user_id, now)
+        if deck is None or yaml_text is None or parsed.problems:
+            return UploadRejected(file_name, parsed.problems or NO_CARDS)
+        old = await queries.deck_by_slug(user.user_id, deck.id)
+        replacing = old is not None and not old.deleted
+        if not replacing and not may_add_deck(await queries.count_owned(user.user_id), self.quota):
+            return DeckNotice("too_many_decks", self.quota.decks_per_user)
+        deck_id = await queries.add_deck(
+            user.user_id, deck.id, deck.name, yaml_text, parsed.summary, len(deck.cards), now
+        )
+        if replacing:
+            await queries.forget_removed_cards(user_deck_key(deck_id), deck.by_id)
+        row = await queries.deck_row(deck_id)
+        await tx.upsert_user(user, now)
+        await tx.set_user_deck(user.user_id, user_deck_key(deck_id))
         assert row is not None
         previous = self.catalogue.get(row.key) if replacing else None
         old_ids = set(previous.by_id) if previous is not None else set()
-        keyed = await asyncio.to_thread(as_catalogue_deck, deck, row.key, row.name)
-        self.catalogue.put(row.key, row.version, keyed)
         return UploadSaved(
             deck=row,
             summary=parsed.summary,
             replaced=replacing,
-            kept=len(old_ids & set(keyed.by_id)),
-            removed=len(old_ids - set(keyed.by_id)),
+            kept=len(old_ids & set(deck.by_id)),
+            removed=len(old_ids - set(deck.by_id)),
         )
+
+    async def _reply_again(
+        self, tx: Tx, note: Note | None, file_name: str, parsed: ParsedUpload
+    ) -> UploadSaved | UploadRejected | DeckNotice:
+        """A redelivered upload: the reply it owes if it never went out (the replica died
+        before the send), from the note and the file parsed again; else "duplicate"."""
+        if note is None:
+            return DeckNotice("duplicate")
+        if note["kind"] == "rejected":
+            return UploadRejected(file_name, parsed.problems or NO_CARDS)
+        if note["kind"] == "saved":
+            row = await DeckQueries(tx.conn).deck_row(note["deck_id"])
+            if row is not None and not row.deleted:
+                return UploadSaved(
+                    row, parsed.summary, note["replaced"], note["kept"], note["removed"], False
+                )
+            return DeckNotice("duplicate")
+        return DeckNotice(note["kind"], note.get("detail", 0))
 
     # --- the user's list -------------------------------------------------------------------
 

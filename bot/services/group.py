@@ -15,18 +15,20 @@ keeps its lease with ``renew_posting``.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core import challenge as rules
 from bot.core.cards import Card, Deck, Point
 from bot.core.challenge import AnswerPoints, ChallengeRequest, Period, Standing
 from bot.core.grading import grade, prepare_deck
 from bot.services.catalogue import DeckCatalogue
-from bot.storage.base import Store
+from bot.storage.base import Store, Tx
 from bot.storage.decks import DeckQueries
 from bot.storage.group import (
     CLOSED,
@@ -37,6 +39,7 @@ from bot.storage.group import (
     GroupStanding,
     QuestionRow,
 )
+from bot.storage.updates import Note
 
 #: The longest answer we store and grade; Telegram's own message limit.
 MAX_ANSWER_CHARS = 4096
@@ -433,32 +436,61 @@ class GroupService:
         else the deck the starter chose for themselves.
         """
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return GroupNotice("duplicate")
-            if deck_id is None:
-                deck_id = await DeckQueries(tx.conn).chat_deck(chat_id)
-            if deck_id is None:
-                starter = await tx.get_user(player.user_id)
-                deck_id = starter.deck_id if starter is not None else None
-            deck = self.deck(deck_id)
-            count = min(request.questions, len(deck.cards))
-            card_ids = [card.id for card in self.rng.sample(deck.cards, count)]
-            repo = ChallengeRepo(tx)
-            chat_id = await repo.resolve_chat(chat_id)
-            await repo.touch_chat(chat_id, chat_title, now)
-            challenge_id = await repo.create_challenge(
-                chat_id=chat_id,
-                started_by=player.user_id,
-                started_by_name=player.name[:256],
-                deck_id=deck.id,
-                card_ids=card_ids,
-                seconds=request.seconds,
-                grace_seconds=grace_seconds,
-                started_at=now,
+            return await tx.once(
+                update_id,
+                now,
+                lambda: self._create_challenge(
+                    tx, chat_id, chat_title, player, request, now, grace_seconds, deck_id
+                ),
+                group_note,
+                lambda note: self._outcome_again(tx, note),
             )
-            if challenge_id is None:
-                running = await repo.running_in_chat(chat_id)
-                return GroupNotice("already_running", running.started_by_name if running else "")
+
+    async def _outcome_again(self, tx: Tx, note: Note | None) -> Any:
+        """What a redelivered start or answer gets: its noted outcome if the reply never went
+        out, else "duplicate"; a start is announced again only while its challenge runs."""
+        result = group_from_note(note)
+        if isinstance(result, ChallengeStarted):
+            running = await ChallengeRepo(tx).running_in_chat(result.chat_id)
+            if running is None or running.challenge_id != result.challenge_id:
+                return GroupNotice("duplicate")
+        return result
+
+    async def _create_challenge(
+        self,
+        tx: Tx,
+        chat_id: int,
+        chat_title: str | None,
+        player: Player,
+        request: ChallengeRequest,
+        now: datetime,
+        grace_seconds: float,
+        deck_id: str | None,
+    ) -> ChallengeStarted | GroupNotice:
+        if deck_id is None:
+            deck_id = await DeckQueries(tx.conn).chat_deck(chat_id)
+        if deck_id is None:
+            starter = await tx.get_user(player.user_id)
+            deck_id = starter.deck_id if starter is not None else None
+        deck = self.deck(deck_id)
+        count = min(request.questions, len(deck.cards))
+        card_ids = [card.id for card in self.rng.sample(deck.cards, count)]
+        repo = ChallengeRepo(tx)
+        chat_id = await repo.resolve_chat(chat_id)
+        await repo.touch_chat(chat_id, chat_title, now)
+        challenge_id = await repo.create_challenge(
+            chat_id=chat_id,
+            started_by=player.user_id,
+            started_by_name=player.name[:256],
+            deck_id=deck.id,
+            card_ids=card_ids,
+            seconds=request.seconds,
+            grace_seconds=grace_seconds,
+            started_at=now,
+        )
+        if challenge_id is None:
+            running = await repo.running_in_chat(chat_id)
+            return GroupNotice("already_running", running.started_by_name if running else "")
         return ChallengeStarted(
             challenge_id=challenge_id,
             chat_id=chat_id,
@@ -666,115 +698,132 @@ class GroupService:
         """
         answer_text = text.strip()[:MAX_ANSWER_CHARS]
         async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return GroupNotice("duplicate")
-            repo = ChallengeRepo(tx)
-            challenge = await self._lock_running(repo, chat_id)
-            replied = (
-                await repo.question_for_message(chat_id, reply_to) if reply_to is not None else None
+            return await tx.once(
+                update_id,
+                now,
+                lambda: self._grade_and_record(
+                    tx, chat_id, player, answer_text, now, update_id, reply_to, reply_sent_at
+                ),
+                group_note,
+                lambda note: self._outcome_again(tx, note),
             )
-            question = (
-                await repo.question_at(challenge.challenge_id, challenge.position)
-                if challenge is not None and challenge.position >= 0
-                else None
-            )
-            if reply_to is not None and replied is None:
-                # The question may be out with its message id not recorded yet (a quick reply
-                # raced question_shown): a reply to a bot message sent since the question was
-                # opened can only be to it. Telegram dates are whole seconds, hence the second.
-                racing = (
-                    question is not None
-                    and question.state == OPEN
-                    and question.message_id is None
-                    and reply_sent_at is not None
-                    and reply_sent_at >= question.asked_at - timedelta(seconds=1)
-                )
-                if not racing:
-                    return GroupNotice("not_the_question")  # a reply to another bot message
-                assert question is not None
-                replied = question.question_id
-            if challenge is None:
-                return GroupNotice("closed_question" if replied else "no_challenge")
-            if replied is not None and (question is None or replied != question.question_id):
-                return GroupNotice("closed_question")
-            if question is None or question.state != OPEN:
-                return GroupNotice("too_late")
-            if await repo.has_answered(question.question_id, player.user_id):
-                return GroupNotice("already_answered")
-            if now > question.closes_at:
-                return GroupNotice("too_late")
-            if not answer_text:
-                return GroupNotice("empty_answer")
 
-            card = self._card(challenge.deck_id, question.card_id)
-            result = grade(card, answer_text)
-            full = result.verdict == "correct"
-            elapsed = max(0.0, (now - question.asked_at).total_seconds())
-            run = rules.run_before(
-                await repo.full_positions(challenge.challenge_id, player.user_id),
-                question.position,
+    async def _grade_and_record(
+        self,
+        tx: Tx,
+        chat_id: int,
+        player: Player,
+        answer_text: str,
+        now: datetime,
+        update_id: int | None,
+        reply_to: int | None,
+        reply_sent_at: datetime | None,
+    ) -> AnswerAccepted | GroupNotice:
+        repo = ChallengeRepo(tx)
+        challenge = await self._lock_running(repo, chat_id)
+        replied = (
+            await repo.question_for_message(chat_id, reply_to) if reply_to is not None else None
+        )
+        question = (
+            await repo.question_at(challenge.challenge_id, challenge.position)
+            if challenge is not None and challenge.position >= 0
+            else None
+        )
+        if reply_to is not None and replied is None:
+            # The question may be out with its message id not recorded yet (a quick reply
+            # raced question_shown): a reply to a bot message sent since the question was
+            # opened can only be to it. Telegram dates are whole seconds, hence the second.
+            racing = (
+                question is not None
+                and question.state == OPEN
+                and question.message_id is None
+                and reply_sent_at is not None
+                and reply_sent_at >= question.asked_at - timedelta(seconds=1)
             )
-            points = rules.score_answer(
-                score=result.score,
-                verdict=result.verdict,
-                elapsed=elapsed,
-                question_seconds=challenge.seconds,
-                full_answers_before=run,
-                first_full=False,
-            )
-            answer_id = await repo.add_answer(
-                question_id=question.question_id,
-                challenge_id=challenge.challenge_id,
-                position=question.position,
-                chat_id=challenge.chat_id,
-                user_id=player.user_id,
-                answer_text=answer_text,
-                verdict=result.verdict,
-                score=result.score,
-                base_points=points.base,
-                speed_bonus=points.speed,
-                streak_bonus=points.streak,
-                first_bonus=0,
-                points=points.total,
-                grade=[
-                    {"text": point.text, "matched": hit.matched, "evidence": hit.evidence}
-                    for point, hit in zip(card.points, result.points, strict=True)
-                ],
-                update_id=update_id,
-                answered_at=now,
-                elapsed_seconds=elapsed,
-            )
-            if answer_id is None:  # the unique constraint: they answered already
-                return GroupNotice("already_answered")
-            closes_at = question.closes_at
-            grace_started = False
-            if full:
-                grace_close = min(
-                    question.closes_at, now + timedelta(seconds=challenge.grace_seconds)
+            if not racing:
+                return GroupNotice("not_the_question")  # a reply to another bot message
+            assert question is not None
+            replied = question.question_id
+        if challenge is None:
+            return GroupNotice("closed_question" if replied else "no_challenge")
+        if replied is not None and (question is None or replied != question.question_id):
+            return GroupNotice("closed_question")
+        if question is None or question.state != OPEN:
+            return GroupNotice("too_late")
+        if await repo.has_answered(question.question_id, player.user_id):
+            return GroupNotice("already_answered")
+        if now > question.closes_at:
+            return GroupNotice("too_late")
+        if not answer_text:
+            return GroupNotice("empty_answer")
+
+        card = self._card(challenge.deck_id, question.card_id)
+        result = grade(card, answer_text)
+        full = result.verdict == "correct"
+        elapsed = max(0.0, (now - question.asked_at).total_seconds())
+        run = rules.run_before(
+            await repo.full_positions(challenge.challenge_id, player.user_id),
+            question.position,
+        )
+        points = rules.score_answer(
+            score=result.score,
+            verdict=result.verdict,
+            elapsed=elapsed,
+            question_seconds=challenge.seconds,
+            full_answers_before=run,
+            first_full=False,
+        )
+        answer_id = await repo.add_answer(
+            question_id=question.question_id,
+            challenge_id=challenge.challenge_id,
+            position=question.position,
+            chat_id=challenge.chat_id,
+            user_id=player.user_id,
+            answer_text=answer_text,
+            verdict=result.verdict,
+            score=result.score,
+            base_points=points.base,
+            speed_bonus=points.speed,
+            streak_bonus=points.streak,
+            first_bonus=0,
+            points=points.total,
+            grade=[
+                {"text": point.text, "matched": hit.matched, "evidence": hit.evidence}
+                for point, hit in zip(card.points, result.points, strict=True)
+            ],
+            update_id=update_id,
+            answered_at=now,
+            elapsed_seconds=elapsed,
+        )
+        if answer_id is None:  # the unique constraint: they answered already
+            return GroupNotice("already_answered")
+        closes_at = question.closes_at
+        grace_started = False
+        if full:
+            grace_close = min(question.closes_at, now + timedelta(seconds=challenge.grace_seconds))
+            if await repo.claim_first_full(question.question_id, player.user_id, grace_close):
+                points = AnswerPoints(
+                    points.base, points.speed, points.streak, rules.FIRST_FULL_BONUS
                 )
-                if await repo.claim_first_full(question.question_id, player.user_id, grace_close):
-                    points = AnswerPoints(
-                        points.base, points.speed, points.streak, rules.FIRST_FULL_BONUS
-                    )
-                    await repo.add_first_bonus(answer_id, rules.FIRST_FULL_BONUS)
-                    closes_at, grace_started = grace_close, True
-            await repo.add_to_player(
-                chat_id=challenge.chat_id,
-                user_id=player.user_id,
-                name=player.name,
-                username=player.username,
-                points=points.total,
-                full=full,
-                now=now,
-            )
-            return AnswerAccepted(
-                challenge_id=challenge.challenge_id,
-                question_id=question.question_id,
-                verdict=result.verdict,
-                points=points,
-                grace_started=grace_started,
-                closes_at=closes_at,
-            )
+                await repo.add_first_bonus(answer_id, rules.FIRST_FULL_BONUS)
+                closes_at, grace_started = grace_close, True
+        await repo.add_to_player(
+            chat_id=challenge.chat_id,
+            user_id=player.user_id,
+            name=player.name,
+            username=player.username,
+            points=points.total,
+            full=full,
+            now=now,
+        )
+        return AnswerAccepted(
+            challenge_id=challenge.challenge_id,
+            question_id=question.question_id,
+            verdict=result.verdict,
+            points=points,
+            grace_started=grace_started,
+            closes_at=closes_at,
+        )
 
     # --- ending ------------------------------------------------------------------------------
 
@@ -915,3 +964,43 @@ async def group_standings_for_user(store: Store, user_id: int) -> list[GroupStan
     """
     async with store.transaction() as tx:
         return await ChallengeRepo(tx).standings_for_user(user_id)
+
+
+def group_note(result: ChallengeStarted | AnswerAccepted | GroupNotice) -> Note:
+    """What a start's or an answer's outcome was, kept with its claim: a redelivery whose reply
+    never went out announces the start or tells the player again, or moves the close for the
+    grace window the answer started."""
+    if isinstance(result, GroupNotice):
+        return {"kind": "notice", "notice": result.kind, "name": result.name}
+    if isinstance(result, ChallengeStarted):
+        return {"kind": "started", **dataclasses.asdict(result)}
+    points = result.points
+    return {
+        "kind": "accepted",
+        "challenge_id": result.challenge_id,
+        "question_id": result.question_id,
+        "verdict": result.verdict,
+        "points": [points.base, points.speed, points.streak, points.first],
+        "grace_started": result.grace_started,
+        "closes_at": result.closes_at.isoformat(),
+    }
+
+
+def group_from_note(note: Note | None) -> ChallengeStarted | AnswerAccepted | GroupNotice:
+    """The outcome ``group_note`` kept, or "duplicate" (nothing noted, or the reply went out)."""
+    if note is None:
+        return GroupNotice("duplicate")
+    note = dict(note)
+    kind = note.pop("kind")
+    if kind == "notice":
+        return GroupNotice(note["notice"], note["name"])
+    if kind == "started":
+        return ChallengeStarted(**note)
+    return AnswerAccepted(
+        challenge_id=note["challenge_id"],
+        question_id=note["question_id"],
+        verdict=note["verdict"],
+        points=AnswerPoints(*note["points"]),
+        grace_started=note["grace_started"],
+        closes_at=datetime.fromisoformat(note["closes_at"]),
+    )

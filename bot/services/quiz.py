@@ -8,7 +8,7 @@ Telegram ``update_id`` (None outside Telegram) so that a redelivered update neve
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from bot.services.catalogue import DeckCatalogue, deck_hash
 from bot.services.review import SpacedRepetition
 from bot.storage.base import AnswerRow, RoundRow, Store, Tx, UserProfile
 from bot.storage.decks import DeckQueries, user_deck_id
+from bot.storage.updates import Note, Result
 
 #: The longest answer we store and grade; Telegram's own message limit.
 MAX_ANSWER_CHARS = 4096
@@ -253,6 +254,55 @@ class QuizService:
             streak_best=row.streak.best,
         )
 
+    # --- one unit of work per update, and its reply ---------------------------------------
+
+    async def _once(
+        self, update_id: int | None, now: datetime, work: Callable[[Tx], Awaitable[Result]]
+    ) -> Result:
+        """Run ``work`` as this update's one unit of work (``Tx.once``): a redelivery counts
+        nothing again, and gets the reply noted with the claim, rendered again from the stored
+        state, if it never went out; else the "duplicate" notice, which shows nothing."""
+        async with self.store.transaction() as tx:
+            return await tx.once(
+                update_id,
+                now,
+                lambda: work(tx),
+                reply_note,
+                lambda note: self._reply_again(tx, note),
+            )
+
+    async def _reply_again(self, tx: Tx, note: Note | None) -> Any:
+        """The view a noted reply shows, or the "duplicate" notice.
+
+        A question is shown again only while it is still open at that step: if the user has
+        moved on since, the old question would only mislead.
+        """
+        if note is None:
+            return Notice("duplicate")
+        kind = note["kind"]
+        if kind == "notice":
+            return Notice(note["notice"])
+        if kind == "feedback":
+            answer = await tx.get_answer(note["answer_id"])
+            round_ = await tx.get_round(answer.round_id) if answer is not None else None
+            if answer is None or round_ is None:
+                return Notice("duplicate")
+            return self._feedback(answer, round_, duplicate=True)
+        round_ = await tx.get_round(note["round_id"])
+        if round_ is None:
+            return Notice("duplicate")
+        if kind == "summary":
+            return await self._summary(tx, round_)
+        if round_.state != "asking" or round_.position != note["position"]:
+            return Notice("duplicate")
+        if kind == "question":
+            return self._question(round_)
+        replaced = await tx.get_round(note["replaced"]) if note.get("replaced") else None
+        return RoundStart(
+            question=self._question(round_),
+            replaced=await self._summary(tx, replaced) if replaced is not None else None,
+        )
+
     # --- the round -------------------------------------------------------------------------
 
     async def start_round(
@@ -264,9 +314,8 @@ class QuizService:
         update_id: int | None = None,
     ) -> RoundStart | Notice:
         """Open a new round (closing one that was still open) and return its first question."""
-        async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return Notice("duplicate")
+
+        async def work(tx: Tx) -> RoundStart:
             await tx.upsert_user(user, now)
             row = await tx.get_user(user.user_id)
             deck = self.deck(row.deck_id if row else None)
@@ -287,6 +336,8 @@ class QuizService:
                 now=now,
             )
             return RoundStart(question=self._question(round_), replaced=replaced)
+
+        return await self._once(update_id, now, work)
 
     async def current_question(self, user: UserProfile, chat_id: int) -> QuestionView | None:
         async with self.store.transaction() as tx:
@@ -309,15 +360,8 @@ class QuizService:
         update_id: int | None = None,
     ) -> FeedbackView | Notice:
         """Grade a typed answer against the open question and record it, exactly once."""
-        async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                # Handled before: its feedback is sent again only if it never went out.
-                earlier = await tx.answer_for_update(update_id) if update_id else None
-                if earlier is None or await tx.was_replied(update_id):
-                    return Notice("duplicate")
-                round_ = await tx.get_round(earlier.round_id)
-                assert round_ is not None
-                return self._feedback(earlier, round_, duplicate=True)
+
+        async def work(tx: Tx) -> FeedbackView | Notice:
             round_ = await tx.open_round(chat_id, user.user_id)
             if round_ is None:
                 return Notice("no_round")
@@ -346,6 +390,8 @@ class QuizService:
                     for point, hit in zip(card.points, result.points, strict=True)
                 ],
             )
+
+        return await self._once(update_id, now, work)
 
     async def _record(
         self, tx: Tx, round_: RoundRow, card: Card, *, now: datetime, **values: Any
@@ -387,24 +433,11 @@ class QuizService:
         assert answer is not None
         return self._feedback(answer, round_)
 
-    async def _claim_button(
-        self,
-        tx: Tx,
-        user: UserProfile,
-        chat_id: int,
-        round_id: int,
-        position: int,
-        state: str,
-        now: datetime,
-        update_id: int | None,
+    async def _open_at(
+        self, tx: Tx, user: UserProfile, chat_id: int, round_id: int, position: int, state: str
     ) -> RoundRow | Notice:
-        """Claim a button press's update, then check it belongs to the open question.
-
-        Returns the open round, or the Notice to show: a duplicate delivery, or a press on a
-        question that is no longer current.
-        """
-        if not await tx.claim_update(update_id, now):
-            return Notice("duplicate")
+        """The open round, if a button press is on its current question in this state; else the
+        "stale" notice (a press on a question that is no longer current)."""
         round_ = await tx.open_round(chat_id, user.user_id)
         if round_ is None or round_.round_id != round_id or round_.position != position:
             return Notice("stale")
@@ -422,10 +455,9 @@ class QuizService:
         update_id: int | None = None,
     ) -> QuestionView | Notice:
         """Reveal the next point as its first letters; each hint lowers the points."""
-        async with self.store.transaction() as tx:
-            round_ = await self._claim_button(
-                tx, user, chat_id, round_id, position, "asking", now, update_id
-            )
+
+        async def work(tx: Tx) -> QuestionView | Notice:
+            round_ = await self._open_at(tx, user, chat_id, round_id, position, "asking")
             if isinstance(round_, Notice):
                 return round_
             card = self._card(self.deck(round_.deck_id), round_.current_card_id or "")
@@ -435,6 +467,8 @@ class QuizService:
             updated = await tx.get_round(round_.round_id)
             assert updated is not None
             return self._question(updated)
+
+        return await self._once(update_id, now, work)
 
     async def reveal(
         self,
@@ -446,10 +480,9 @@ class QuizService:
         update_id: int | None = None,
     ) -> FeedbackView | Notice:
         """ "Show answer": the card counts as wrong, and the answer is shown."""
-        async with self.store.transaction() as tx:
-            round_ = await self._claim_button(
-                tx, user, chat_id, round_id, position, "asking", now, update_id
-            )
+
+        async def work(tx: Tx) -> FeedbackView | Notice:
+            round_ = await self._open_at(tx, user, chat_id, round_id, position, "asking")
             if isinstance(round_, Notice):
                 return round_
             card = self._card(self.deck(round_.deck_id), round_.current_card_id or "")
@@ -470,6 +503,8 @@ class QuizService:
                 ],
             )
 
+        return await self._once(update_id, now, work)
+
     async def skip(
         self,
         user: UserProfile,
@@ -480,10 +515,9 @@ class QuizService:
         update_id: int | None = None,
     ) -> QuestionView | SummaryView | Notice:
         """Move on without scoring."""
-        async with self.store.transaction() as tx:
-            round_ = await self._claim_button(
-                tx, user, chat_id, round_id, position, "asking", now, update_id
-            )
+
+        async def work(tx: Tx) -> QuestionView | SummaryView | Notice:
+            round_ = await self._open_at(tx, user, chat_id, round_id, position, "asking")
             if isinstance(round_, Notice):
                 return round_
             answer_id = await tx.add_answer(
@@ -516,6 +550,8 @@ class QuizService:
             )
             return await self._advance(tx, round_, now)
 
+        return await self._once(update_id, now, work)
+
     async def next_question(
         self,
         user: UserProfile,
@@ -526,13 +562,14 @@ class QuizService:
         update_id: int | None = None,
     ) -> QuestionView | SummaryView | Notice:
         """After feedback: the next question, or the summary when the round is done."""
-        async with self.store.transaction() as tx:
-            round_ = await self._claim_button(
-                tx, user, chat_id, round_id, position, "reviewing", now, update_id
-            )
+
+        async def work(tx: Tx) -> QuestionView | SummaryView | Notice:
+            round_ = await self._open_at(tx, user, chat_id, round_id, position, "reviewing")
             if isinstance(round_, Notice):
                 return round_
             return await self._advance(tx, round_, now)
+
+        return await self._once(update_id, now, work)
 
     async def _advance(self, tx: Tx, round_: RoundRow, now: datetime) -> QuestionView | SummaryView:
         if round_.is_last:
@@ -554,14 +591,15 @@ class QuizService:
         self, user: UserProfile, chat_id: int, now: datetime, update_id: int | None = None
     ) -> SummaryView | Notice:
         """End the round early; the summary covers what was answered."""
-        async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return Notice("duplicate")
+
+        async def work(tx: Tx) -> SummaryView | Notice:
             round_ = await tx.open_round(chat_id, user.user_id)
             if round_ is None:
                 return Notice("no_round")
             await tx.update_round(round_.round_id, state="stopped", finished_at=now)
             return await self._summary(tx, round_)
+
+        return await self._once(update_id, now, work)
 
     async def override(
         self,
@@ -571,9 +609,8 @@ class QuizService:
         update_id: int | None = None,
     ) -> FeedbackView | Notice:
         """ "I was right": count the answer as correct, once, and keep it for deck authors."""
-        async with self.store.transaction() as tx:
-            if not await tx.claim_update(update_id, now):
-                return Notice("duplicate")
+
+        async def work(tx: Tx) -> FeedbackView | Notice:
             answer = await tx.get_answer(answer_id)
             if answer is None or answer.user_id != user.user_id:
                 return Notice("not_yours")
@@ -594,3 +631,26 @@ class QuizService:
             assert round_ is not None
             assert updated is not None
             return self._feedback(updated, round_)
+
+        return await self._once(update_id, now, work)
+
+
+def reply_note(result: object) -> Note:
+    """What a reply shows, in a few ids: kept with the update's claim, so the reply can be
+    rendered again from the stored state (``QuizService._reply_again``)."""
+    if isinstance(result, RoundStart):
+        replaced = result.replaced.round_id if result.replaced is not None else None
+        return {
+            "kind": "start",
+            "round_id": result.question.round_id,
+            "position": result.question.position,
+            "replaced": replaced,
+        }
+    if isinstance(result, QuestionView):
+        return {"kind": "question", "round_id": result.round_id, "position": result.position}
+    if isinstance(result, FeedbackView):
+        return {"kind": "feedback", "answer_id": result.answer_id}
+    if isinstance(result, SummaryView):
+        return {"kind": "summary", "round_id": result.round_id}
+    assert isinstance(result, Notice), result
+    return {"kind": "notice", "notice": result.kind}

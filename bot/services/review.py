@@ -53,7 +53,8 @@ from bot.core.scheduling import (
 from bot.storage.base import Store, Tx, UserProfile
 from bot.storage.decks import DeckQueries
 from bot.storage.group import ChallengeRepo
-from bot.storage.review import CLAIMED, ReminderRow, ReviewRepo
+from bot.storage.review import CLAIMED, DailyQuestionRow, ReminderRow, ReviewRepo
+from bot.storage.updates import Note
 
 log = logging.getLogger(__name__)
 
@@ -320,6 +321,22 @@ class DailyAnswer:
     card: Card
     matched: list[str]
     missed: list[str]
+
+
+def daily_note(result: DailyAnswer | str, deck_id: str) -> Note:
+    """What a reply to the question of the day was told, kept with its claim: a redelivery
+    whose reply never went out is told it again (``ReviewService._daily_from_note``)."""
+    if isinstance(result, str):
+        return {"notice": result}
+    return {
+        "first_name": result.first_name,
+        "verdict": result.verdict,
+        "points": result.points,
+        "deck_id": deck_id,
+        "card_id": result.card.id,
+        "matched": result.matched,
+        "missed": result.missed,
+    }
 
 
 def _spec(row: ReminderRow) -> ReminderSpec:
@@ -754,40 +771,63 @@ class ReviewService:
             question = await repo.daily_question_by_message(chat_id, reply_to_message_id)
             if question is None:
                 return None
-            if not await tx.claim_update(update_id, now):
-                return "duplicate"
-            if question.closed_at is not None:
-                return "closed"
-            answer_text = text.strip()[:4096]
-            if not answer_text:
-                return "empty_answer"
-            card = self.quiz.deck(question.deck_id).by_id.get(question.card_id)
-            if card is None:
-                return "closed"
-            result = grade(card, answer_text)
-            points = quiz.answer_points(result.score, 0)
-            added = await repo.add_daily_answer(
-                question_id=question.question_id,
-                user_id=user.user_id,
-                first_name=(display_name or user.first_name)[:256],
-                answer_text=answer_text,
-                verdict=result.verdict,
-                score=result.score,
-                points=points,
-                update_id=update_id,
-                answered_at=now,
+            deck_id = question.deck_id
+
+            async def again(note: Note | None) -> DailyAnswer | str:
+                return self._daily_from_note(note)
+
+            async def work() -> DailyAnswer | str:
+                return await self._grade_daily(
+                    tx, repo, question, user, text, now, update_id, display_name
+                )
+
+            return await tx.once(
+                update_id, now, work, lambda result: daily_note(result, deck_id), again
             )
-            if not added:
-                return "answered"
-            await ChallengeRepo(tx).add_to_player(
-                chat_id=chat_id,
-                user_id=user.user_id,
-                name=display_name or user.first_name,
-                username=user.username,
-                points=points,
-                full=result.verdict == "correct",
-                now=now,
-            )
+
+    async def _grade_daily(
+        self,
+        tx: Tx,
+        repo: ReviewRepo,
+        question: DailyQuestionRow,
+        user: UserProfile,
+        text: str,
+        now: datetime,
+        update_id: int | None,
+        display_name: str | None,
+    ) -> DailyAnswer | str:
+        if question.closed_at is not None:
+            return "closed"
+        answer_text = text.strip()[:4096]
+        if not answer_text:
+            return "empty_answer"
+        card = self.quiz.deck(question.deck_id).by_id.get(question.card_id)
+        if card is None:
+            return "closed"
+        result = grade(card, answer_text)
+        points = quiz.answer_points(result.score, 0)
+        added = await repo.add_daily_answer(
+            question_id=question.question_id,
+            user_id=user.user_id,
+            first_name=(display_name or user.first_name)[:256],
+            answer_text=answer_text,
+            verdict=result.verdict,
+            score=result.score,
+            points=points,
+            update_id=update_id,
+            answered_at=now,
+        )
+        if not added:
+            return "answered"
+        await ChallengeRepo(tx).add_to_player(
+            chat_id=question.chat_id,
+            user_id=user.user_id,
+            name=display_name or user.first_name,
+            username=user.username,
+            points=points,
+            full=result.verdict == "correct",
+            now=now,
+        )
         hits = list(zip(card.points, result.points, strict=True))
         return DailyAnswer(
             first_name=user.first_name,
@@ -796,6 +836,24 @@ class ReviewService:
             card=card,
             matched=[point.text for point, hit in hits if hit.matched],
             missed=[point.text for point, hit in hits if not hit.matched],
+        )
+
+    def _daily_from_note(self, note: Note | None) -> DailyAnswer | str:
+        """The reply ``daily_note`` kept, or "duplicate" (nothing noted, or it went out)."""
+        if note is None:
+            return "duplicate"
+        if "notice" in note:
+            return str(note["notice"])
+        card = self.quiz.deck(note["deck_id"]).by_id.get(note["card_id"])
+        if card is None:  # the deck changed since: say nothing rather than the wrong card
+            return "duplicate"
+        return DailyAnswer(
+            first_name=note["first_name"],
+            verdict=note["verdict"],
+            points=note["points"],
+            card=card,
+            matched=note["matched"],
+            missed=note["missed"],
         )
 
     async def close_due_questions(self, now: datetime, limit: int = 50) -> list[ClosedQuestion]:

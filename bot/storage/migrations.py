@@ -117,6 +117,11 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (7, "streak days in the user's time zone", _streak_days_to_local_days),
     (8, "replicas: reply marks, bulk-send lease, flood windows", _replicas),
     (9, "user decks", _create_missing_tables),
+    (
+        10,
+        "replicas: the reply each claimed update owes",
+        _add_columns("processed_updates", "reply"),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -305,12 +305,6 @@ class QuizQueries(Queries):
         ).first()
         return _answer_row(row) if row else None
 
-    async def answer_for_update(self, update_id: int) -> AnswerRow | None:
-        row = (
-            await self.conn.execute(select(answers).where(answers.c.update_id == update_id))
-        ).first()
-        return _answer_row(row) if row else None
-
     async def answer_at(self, round_id: int, position: int) -> AnswerRow | None:
         row = (
             await self.conn.execute(_ANSWER_AT, {"round_id": round_id, "position": position})

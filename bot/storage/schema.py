@@ -138,6 +138,9 @@ processed_updates = Table(
     # When the update's reply went out (or it needed none): a redelivery is then not answered
     # again. NULL with a claim: the effects committed but the reply may not have been sent.
     Column("replied_at", UTCDateTime),
+    # What the update's reply shows, noted with its effects (the service's own record): a
+    # redelivery finding it unreplied sends that reply, re-read from the stored state.
+    Column("reply", Text),
 )
 
 #: One row per kind of bulk sending (reminders and broadcasts share "bulk"): the replica

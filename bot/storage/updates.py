@@ -4,9 +4,10 @@ once, the inbox, the bulk-send lease, and the bot's own state."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
 
@@ -83,6 +84,12 @@ _CLAIM_UPDATE = per_dialect(
 )
 
 
+#: What an update's unit of work returns: a view to reply with, or a notice.
+Result = TypeVar("Result")
+#: What a reply shows, in a few ids and words (JSON): enough to render it again.
+Note = dict[str, Any]
+
+
 class UpdateQueries(Queries):
     """Which updates were handled, which wait in the inbox, and small key-value state."""
 
@@ -98,6 +105,48 @@ class UpdateQueries(Queries):
             _CLAIM_UPDATE[self.conn.dialect.name], {"update_id": update_id, "processed_at": now}
         )
         return result.rowcount == 1
+
+    async def once(
+        self,
+        update_id: int | None,
+        now: datetime,
+        work: Callable[[], Awaitable[Result]],
+        note: Callable[[Result], Note],
+        again: Callable[[Note | None], Awaitable[Result]],
+    ) -> Result:
+        """Run ``work`` (the update's effects, in this unit of work) once per update, and note
+        with its claim what its reply shows (``note``). A redelivery runs ``again`` instead,
+        with that note when the reply was never marked sent (the replica died between the
+        effects and the send), else with None (say nothing)."""
+        if not await self.claim_update(update_id, now):
+            noted = await self.unsent_reply(update_id)
+            return await again(json.loads(noted) if noted is not None else None)
+        result = await work()
+        await self.note_reply(update_id, json.dumps(note(result)))
+        return result
+
+    async def note_reply(self, update_id: int | None, reply: str) -> None:
+        """Note what this claimed update replies, in the unit of work of its effects, so that a
+        redelivery after a crash before the send can send it (see ``unsent_reply``)."""
+        if update_id is not None:
+            await self.conn.execute(
+                update(processed_updates)
+                .where(processed_updates.c.update_id == update_id)
+                .values(reply=reply)
+            )
+
+    async def unsent_reply(self, update_id: int | None) -> str | None:
+        """The reply noted for this claimed update if it was never marked sent, else None."""
+        if update_id is None:
+            return None
+        return (
+            await self.conn.execute(
+                select(processed_updates.c.reply).where(
+                    processed_updates.c.update_id == update_id,
+                    processed_updates.c.replied_at.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
 
     async def mark_replied(self, update_id: int, now: datetime) -> None:
         """Record that this update's reply went out, so a redelivery is not answered again.

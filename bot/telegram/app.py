@@ -261,6 +261,25 @@ async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 # --- buttons ------------------------------------------------------------------------------
 
 
+async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press. A press redelivered after a crash may have been answered already
+    (Telegram then calls it too old): that must not stop the reply it is owed."""
+    try:
+        await query.answer(text)
+    except BadRequest as problem:
+        log.debug("could not answer the button press: %s", problem)
+
+
+async def show_in_place(query: CallbackQuery, reply: render.Reply) -> None:
+    """Edit the pressed message to show ``reply``; already showing it (a redelivered press
+    whose edit got out before a crash) is fine."""
+    try:
+        await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+    except BadRequest as problem:
+        if "not modified" not in problem.message.lower():
+            raise
+
+
 async def drop_buttons(query: CallbackQuery) -> None:
     """Remove a message's buttons; an already-bare message is fine."""
     try:
@@ -277,7 +296,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = query.message
     chat_id = message.chat.id if message is not None else query.from_user.id
     if data == render.START_QUIZ:
-        await query.answer()
+        await acknowledge(query)
         await start_round(update, context, quiz.DEFAULT_ROUND_SIZE, chat_id)
     elif data.startswith("d:"):
         await deck_button(update, context, query, data[2:], chat_id)
@@ -309,11 +328,10 @@ async def override_button(
         profile_of(update), answer_id, now_of(context), update.update_id
     )
     if isinstance(result, FeedbackView):
-        await query.answer("Counted as correct.")
-        reply = render.feedback(result)
-        await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+        await acknowledge(query, "Counted as correct.")
+        await show_in_place(query, render.feedback(result))
     else:
-        await query.answer(render.NOTICES[result.kind] or None)
+        await acknowledge(query, render.NOTICES[result.kind] or None)
 
 
 async def question_button(
@@ -340,7 +358,7 @@ async def question_button(
         if await show_question_step(context, query, action, result, chat_id):
             return
     assert isinstance(result, Notice)
-    await query.answer(render.NOTICES[result.kind] or None)
+    await acknowledge(query, render.NOTICES[result.kind] or None)
     if result.kind == "stale":
         await drop_buttons(query)
 
@@ -363,16 +381,15 @@ async def show_question_step(
 ) -> bool:
     """Show what a question button led to; False when it was a notice, for the caller."""
     if action == render.HINT and isinstance(result, QuestionView):
-        await query.answer(f"Hint {len(result.hints)}: −{quiz.HINT_PENALTY} points")
-        reply = render.question(result)
-        await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+        await acknowledge(query, f"Hint {len(result.hints)}: −{quiz.HINT_PENALTY} points")
+        await show_in_place(query, render.question(result))
     elif action == render.SHOW and isinstance(result, FeedbackView):
-        await query.answer()
+        await acknowledge(query)
         await drop_buttons(query)
         await send(context, chat_id, render.feedback(result))
     elif action in (render.SKIP, render.NEXT) and not isinstance(result, Notice):
         assert isinstance(result, QuestionView | SummaryView)
-        await query.answer("Skipped" if action == render.SKIP else None)
+        await acknowledge(query, "Skipped" if action == render.SKIP else None)
         await (drop_buttons(query) if action == render.SKIP else keep_only_override(query))
         await send_next(context, chat_id, result)
     else:

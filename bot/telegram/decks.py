@@ -72,7 +72,7 @@ async def document_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     service, user, now = _service(context), profile_of(update), now_of(context)
     chat_id = update.effective_chat.id
     document = update.effective_message.document
-    refused = await service.may_upload(user, document.file_size, now)
+    refused = await service.may_upload(user, document.file_size, now, update.update_id)
     if refused is not None:
         await send_text(context, chat_id, render_decks.notice(refused))
         return

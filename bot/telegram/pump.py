@@ -8,9 +8,13 @@ that failed because the database was down is retried with back-off until it goes
 
 Right after an update's handlers have run (and sent its reply) it is marked replied, in the
 same unit of work that takes it out of the inbox. A redelivered update that was replied to
-(a webhook retry, an update another replica finished) is dropped on arrival; one whose
-effects committed but whose reply never went out (a crash in between) is handled again, and
-the service sends the reply it recorded (see ``QuizService.answer``).
+(a webhook retry, an update another replica finished) is dropped on arrival. One whose
+effects committed but whose reply never went out (a crash in between) is handled again: its
+claim noted, with the effects, what the reply shows (``Tx.once``), and the service returns
+that view, rendered again from the stored state, without counting anything twice; the handler
+sends it as it would have the first time, so the reply goes out once. This covers every
+private-chat step, deck uploads, /challenge and group challenge answers, and replies to the
+question of the day. A question is shown again only while it is still open at that step.
 """
 
 from __future__ import annotations

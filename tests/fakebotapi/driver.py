@@ -562,6 +562,11 @@ class FakeBotApi(BotApiState):
             self._changed(wake_pollers=True)
             return update_id
 
+    def last_update_id(self) -> int:
+        """The id of the update queued last (a button press's, say, to redeliver it)."""
+        with self._cond:
+            return self._next_update_id - 1
+
     def redeliver(self, update_id: int) -> None:
         """Deliver an earlier update again with the same update_id (a duplicate delivery).
 
