@@ -369,27 +369,41 @@ class Statement:
         self.weight_of = {position: weigh(tokens[position]) for position, _, _ in self.words}
         self.total = sum(self.weight_of.values())
         self.index = index_words(self.words)
-        self._rivals: dict[int, tuple[float, set[int]]] | None = None
+        self._rivals: dict[int, float] | None = None
+        self._hits: dict[int, list[tuple[str, bool]]] = {}
+        self._aligned: dict[int, set[int]] = {}
 
-    def rivals(self, rivals: Rivals) -> dict[int, tuple[float, set[int]]]:
-        """wording number -> (share found, positions aligned), for every wording of the deck
-        sharing a word with the statement (one pass over the statement's keys)."""
+    def rivals(self, rivals: Rivals) -> dict[int, float]:
+        """wording number -> share found, for every wording of the deck sharing a word with the
+        statement (one pass over the statement's keys; positions are read only when asked)."""
         if self._rivals is None:
             found: dict[int, set[int]] = {}
-            aligned: dict[int, set[int]] = {}
-            for key, positions in self.index.items():
+            hits = self._hits
+            for key in self.index:
                 for number, word in rivals.by_key.get(key, ()):
-                    found.setdefault(number, set()).add(word)
-                    aligned.setdefault(number, set()).update(positions)
+                    if number in found:
+                        found[number].add(word)
+                        hits[number].append(key)
+                    else:
+                        found[number] = {word}
+                        hits[number] = [key]
             wordings = rivals.wordings
             self._rivals = {
-                number: (
-                    sum(wordings[number].weights[word] for word in words) / wordings[number].total,
-                    aligned[number],
-                )
+                number: sum(wordings[number].weights[word] for word in words)
+                / wordings[number].total
                 for number, words in found.items()
             }
         return self._rivals
+
+    def aligned(self, number: int) -> set[int]:
+        """The statement's positions where the words of wording ``number`` were found."""
+        positions = self._aligned.get(number)
+        if positions is None:
+            positions = set()
+            for key in self._hits.get(number, ()):
+                positions.update(self.index[key])
+            self._aligned[number] = positions
+        return positions
 
 
 def outshone(
@@ -421,7 +435,7 @@ def outshone(
     for number, only_theirs, only_mine in rivals.twins.get((card, point), ()):
         if number not in said:
             continue
-        share, aligned = said[number]
+        share, aligned = said[number], statement.aligned(number)
         mine = any(_said(keys, statement.index) for keys in only_mine) or bool(
             own_positions - aligned  # the grader found more of this card than the twin says
         )
@@ -433,8 +447,8 @@ def outshone(
             return True  # the twin in full, this point not
     defining = rivals.defining.get(card, frozenset())
     others = [
-        (number, share, aligned)
-        for number, (share, aligned) in said.items()
+        (number, share, statement.aligned(number))
+        for number, share in said.items()
         if (share > own_share or share >= 1.0)
         and rivals.wordings[number].card != card
         and rivals.wordings[number].card not in defining
