@@ -26,7 +26,8 @@ class TcpProxy:
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
-        self._listener = listener
+        with self._lock:
+            self._listener = listener
         thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -43,6 +44,10 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
+                if self._listener is not listener:  # cut while this one was connecting
+                    client.close()
+                    upstream.close()
+                    return
                 self._sockets.update({client, upstream})
             for source, sink in ((client, upstream), (upstream, client)):
                 pipe = threading.Thread(target=self._pipe, args=(source, sink), daemon=True)
@@ -61,11 +66,11 @@ class TcpProxy:
                     end.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
         with self._lock:
+            listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, set()
+        if listener is not None:
+            listener.close()
         for sock in sockets:
             with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

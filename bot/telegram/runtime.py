@@ -6,6 +6,7 @@ import it, so that none of them imports the app module that wires them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,9 @@ from bot.services.quiz import Notice, QuestionView, QuizService, SummaryView
 from bot.storage.base import Store, UserProfile
 from bot.telegram import render
 from bot.telegram.bulk import BulkLease
-from bot.telegram.pump import UpdatePump
+from bot.telegram.pump import DATABASE_ERRORS, UpdatePump
+
+log = logging.getLogger("bot")
 
 COMMANDS = [
     BotCommand("quiz", "Start a round: /quiz [number of cards]"),
@@ -112,7 +115,14 @@ async def send_question(
     context: ContextTypes.DEFAULT_TYPE, chat_id: int, view: QuestionView
 ) -> None:
     message = await send(context, chat_id, render.question(view))
-    await service_of(context).remember_question_message(view.round_id, message.message_id)
+    try:
+        await service_of(context).remember_question_message(view.round_id, message.message_id)
+    except DATABASE_ERRORS as problem:
+        # The question went out; only the note of its message id is lost (a reply to it still
+        # counts, see QuizService.answer). "Try again" and a retry would send it a second time.
+        log.warning(
+            "Could not note the message id of round %d's question: %s", view.round_id, problem
+        )
 
 
 async def send_next(
