@@ -111,7 +111,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
-    """An open store on each database (modules with their own ``store`` fixture use theirs)."""
+    """An open store on each database, closed after the test."""
     opened = await Store.open(database_url)
     yield opened
     await opened.close()

@@ -74,13 +74,6 @@ FULL, PARTIAL, WRONG = 0, 1, 2
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await Store.open(database_url)
-    yield store
-    await store.close()
-
-
-@pytest.fixture
 def service(store: Store) -> GroupService:
     return GroupService(store, [DECK], rng=random.Random(7))
 

@@ -4,20 +4,12 @@ that add them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from bot.storage.base import SCHEMA_VERSION, Store
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 async def test_an_update_is_replied_only_once_it_is_marked_whether_or_not_it_was_claimed(

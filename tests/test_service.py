@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,13 +20,6 @@ def mini_deck() -> Deck:
     """Three cards with answers we know, so a round plays the same way every time."""
     full = load_deck(BUNDLED_CARDS)
     return Deck(id="mini", name="Mini", cards=[full.card(card_id) for card_id in MINI_CARDS])
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await Store.open(database_url)
-    yield store
-    await store.close()
 
 
 @pytest.fixture

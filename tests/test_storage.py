@@ -43,13 +43,6 @@ async def _answer_latency(tx: Tx, user_id: int, at: datetime) -> RoundRow:
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "locked.db"
 

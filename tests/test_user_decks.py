@@ -6,7 +6,6 @@ Two services over one database stand for two replicas: what one writes, the othe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -77,13 +76,6 @@ class Replica:
         self.catalogue = self.quiz.catalogue
         self.decks = DeckService(store, self.catalogue, DeckQuota(decks_per_user=2))
         self.groups = GroupService(store, bundled.bundled, catalogue=self.catalogue)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture
