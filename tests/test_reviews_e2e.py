@@ -289,7 +289,8 @@ def test_a_user_who_blocks_the_bot_has_the_reminder_turned_off_at_once_and_no_se
             timeout=15,
             description="Ann's reminder to be turned off",
         )
-        assert "blocked the bot" in bot.logs()
+        # The bot logs it after the change commits, so the log line may come a moment later.
+        api.wait_for(lambda: "blocked the bot" in bot.logs(), timeout=5, description="the log line")
     assert send_statuses(database_url, cards) == {}
     assert api.calls("sendMessage") == []
 
