@@ -13,7 +13,7 @@ from bot.core.cards import Card, Point
 from bot.core.grading import alignment, grade, prepare_cards
 from bot.core.keyterms import can_be_noun
 from bot.core.lexicon import ADJECTIVES, NOUNS, WORDNET_ANTONYMS, WORDNET_SYNONYMS
-from bot.core.textnorm import informativeness, opposed, synonyms_of
+from bot.core.textnorm import informativeness, opposed, opposites_of, synonyms_of
 
 
 def make_deck(*cards: tuple[str, str, list[str]]) -> dict[str, Card]:
@@ -403,3 +403,47 @@ TWINS = make_aliased_deck(
 )
 def test_a_word_only_a_near_twin_says_takes_the_statement(answer: str, credited: bool) -> None:
     assert grade(TWINS["on-demand"], answer).points[0].matched is credited
+
+
+MISSTATING = make_deck(
+    (
+        "tuple",
+        "What is a Python tuple?",
+        ["an immutable sequence", "elements having a uniform type"],
+    ),
+    (
+        "gc",
+        "What does a tracing garbage collector do?",
+        ["finds unreachable objects", "frees their memory"],
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        # one shared word, in a sentence that says the card's other point the other way round
+        ("tuple", "a sequence where every element may have a different type", "wrong"),
+        ("gc", "it frees reachable objects", "wrong"),
+        # the same word earns its share where nothing is misstated
+        ("tuple", "a sequence whose elements share one type", "correct"),
+        ("gc", "it finds unreachable objects and frees them", "correct"),
+    ],
+)
+def test_a_lone_shared_word_in_a_sentence_that_misstates_the_card_earns_nothing(
+    card_id: str, answer: str, verdict: str
+) -> None:
+    assert grade(MISSTATING[card_id], answer).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("word", "opposite"),
+    [("reachable", "unreachable"), ("linear", "nonlinear"), ("unsafe", "safe")],
+)
+def test_a_word_and_its_un_or_non_form_are_opposites(word: str, opposite: str) -> None:
+    assert opposite in opposites_of(word, word)
+
+
+@pytest.mark.parametrize("word", ["crease", "side", "play"])
+def test_words_that_only_look_prefixed_get_no_opposite_from_in_or_dis(word: str) -> None:
+    assert not {"in" + word, "dis" + word} & opposites_of(word, word)

@@ -645,6 +645,7 @@ def _grade_point(
     answer: str,
     reply: tuple[str | None, Token | None],
     bare_word: bool,
+    doubtful: frozenset[int] = frozenset(),
 ) -> PointGrade:
     if plan.polarity is not None:
         said, token = reply
@@ -695,7 +696,11 @@ def _grade_point(
         # A one-word answer earns a wording of several words only when that word carries most
         # of its weight: "second" alone is not "requests per second", but "cleaning" is "clean
         # data". In a sentence, one word may do ("samples ... per unit of time").
-        lone = bare_word and len(term_set.entries) > 1
+        # So does one word of a statement that misstates the card ("an array where every
+        # element may have a different type"): that shared word shows no knowledge of the point.
+        lone = (
+            bare_word or (len(found) == 1 and all(hit.first in doubtful for hit in found[0][2]))
+        ) and len(term_set.entries) > 1
         credited = (
             share + EPSILON >= CREDIT_THRESHOLD
             and (not lone or share + EPSILON >= LONE_WORD_SHARE)
@@ -729,6 +734,38 @@ def _grade_point(
     return PointGrade(
         index, point, credited, evidence, round(share, 4), labels, missing, best_wording
     )
+
+
+def _misstated(
+    prepared: PreparedCard,
+    tokens: Sequence[Token],
+    hits: dict[int, list[_Hit]],
+    barred: dict[int, set[int]] | None,
+) -> frozenset[int]:
+    """Positions of the answer's sentences that misstate the card: a point said the other way
+    round there (``barred``: swaps, opposite modifiers, crossed pairs) or one of its words said
+    only the other way ("the CPU, not the GPU"). A lone shared word in such a sentence is no
+    evidence of another point: the student is saying something else."""
+    wrong: set[int] = set()
+    for positions in (barred or {}).values():
+        wrong |= positions
+    if not prepared.question.negated:  # else either polarity may be right
+        terms = prepared.terms
+        agreeing: set[int] = set()
+        disagreeing: set[int] = set()
+        for term_id, term_hits in hits.items():
+            term = terms[term_id]
+            for hit in term_hits:
+                if term.either or hit.negated == term.negated:
+                    agreeing.add(hit.first)
+                elif not hit.echo:
+                    disagreeing.add(hit.first)
+        wrong |= disagreeing - agreeing  # a word no wording of the card says that way round
+    if not wrong:
+        return frozenset()
+    statements = _statements(tokens)
+    said_wrong = {statements[position] for position in wrong}
+    return frozenset(i for i, number in enumerate(statements) if number in said_wrong)
 
 
 def _denied(prepared: PreparedCard, plan: PreparedPoint, hits: dict[int, _Seen]) -> bool:
@@ -1214,6 +1251,7 @@ def grade(card: Card, answer: str) -> Grade:
             barred = barred or {}
             for point_index, positions in more.items():
                 barred.setdefault(point_index, set()).update(positions)
+    doubtful = _misstated(prepared, tokens, hits, barred)
 
     def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
         return _grade_point(
@@ -1227,6 +1265,7 @@ def grade(card: Card, answer: str) -> Grade:
             text,
             reply,
             bare_word,
+            doubtful,
         )
 
     points = [

@@ -468,6 +468,11 @@ NEGATING_PREFIXES: tuple[str, ...] = ("a", "an", "un", "non", "in", "im", "ir", 
 #: Hyphenated prefixes that deny the word they join: "non-determinism" is "not determinism".
 NEGATING_HYPHENS: tuple[str, ...] = ("non",)
 
+#: Prefixes whose word is the plain word's opposite, whatever the word ("reachable" /
+#: "unreachable", "linear" / "nonlinear"); "in-" and "dis-" are left out, as they also begin
+#: words of their own ("increase", "display").
+OPPOSING_PREFIXES: tuple[str, ...] = ("un", "non")
+
 #: A denied word is also read as its denying-prefix form: "no limit" says "unlimited",
 #: "not efficient" says "inefficient".
 DENYING_PREFIXES: tuple[str, ...] = ("un", "non", "in", "im")

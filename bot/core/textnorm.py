@@ -36,6 +36,7 @@ from bot.core.lexicon import (
     NEGATION_IDIOMS,
     NEGATION_PHRASES,
     NUMBER_WORDS,
+    OPPOSING_PREFIXES,
     PHRASAL_VERBS,
     PRONOUNS,
     REJECTIONS,
@@ -252,9 +253,29 @@ def synonyms_of(text: str, word_stem: str) -> frozenset[str]:
     return frozenset(keys)
 
 
+#: The shortest word that a prefix turns into its opposite ("safe" / "unsafe").
+PREFIXED_OPPOSITE_MIN_LENGTH = 4
+
+
+def prefixed_opposites(text: str) -> set[str]:
+    """The word with an opposing prefix added or taken away: "reachable" <-> "unreachable"."""
+    forms = (
+        {prefix + text for prefix in OPPOSING_PREFIXES}
+        if len(text) >= PREFIXED_OPPOSITE_MIN_LENGTH
+        else set()
+    )
+    for prefix in OPPOSING_PREFIXES:
+        if text.startswith(prefix) and len(text) - len(prefix) >= PREFIXED_OPPOSITE_MIN_LENGTH:
+            forms.add(text[len(prefix) :])
+    return forms
+
+
 def opposites_of(text: str, word_stem: str) -> frozenset[str]:
-    """Words and stems of the other side of every antonym pair this word is on."""
+    """Words and stems of the other side of every antonym pair this word is on, and the word
+    with an opposing prefix added or taken away."""
     keys: set[str] = set()
+    for word in prefixed_opposites(text):
+        keys.update((word, stem(word)))
     for side in set(_ANTONYMS.get(text, ()) + _ANTONYMS.get(word_stem, ())):
         for word in _ANTONYM_SIDES[side ^ 1].split():
             keys.update((word, stem(word)))
