@@ -447,3 +447,39 @@ def test_a_word_and_its_un_or_non_form_are_opposites(word: str, opposite: str) -
 @pytest.mark.parametrize("word", ["crease", "side", "play"])
 def test_words_that_only_look_prefixed_get_no_opposite_from_in_or_dis(word: str) -> None:
     assert not {"in" + word, "dis" + word} & opposites_of(word, word)
+
+
+KIOSK = make_deck(
+    (
+        "kiosk",
+        "How does a kiosk work?",
+        ["the screen shows menus", "the card reader takes payments"],
+    ),
+    ("flowchart", "What is a flowchart?", ["boxes are actions", "arrows are transitions"]),
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # "takes payments" comes from one statement and "card reader" from another, and each
+        # of those statements says the other point's words
+        "the screen takes payments and the card reader shows menus",
+        "the card reader shows the menus, and the screen takes the payments",
+    ],
+)
+def test_a_point_pieced_together_from_statements_about_other_points_is_not_earned(
+    answer: str,
+) -> None:
+    assert not grade(KIOSK["kiosk"], answer).points[1].matched
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "the screen shows menus and the card reader takes payments",
+        "it has a screen that shows menus, and a card reader that takes payments",
+    ],
+)
+def test_points_said_statement_by_statement_are_both_earned(answer: str) -> None:
+    assert grade(KIOSK["kiosk"], answer).verdict == "correct"

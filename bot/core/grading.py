@@ -646,6 +646,7 @@ def _grade_point(
     reply: tuple[str | None, Token | None],
     bare_word: bool,
     doubtful: frozenset[int] = frozenset(),
+    conjuncts: _Conjuncts | None = None,
 ) -> PointGrade:
     if plan.polarity is not None:
         said, token = reply
@@ -704,6 +705,11 @@ def _grade_point(
         credited = (
             share + EPSILON >= CREDIT_THRESHOLD
             and (not lone or share + EPSILON >= LONE_WORD_SHARE)
+            and (
+                conjuncts is None
+                or len(found) < 2
+                or not conjuncts.scatters(index, found, term_set.total)
+            )
             and not contradicted
             and (content_found or not term_set.needs_content)
             and (own_word or len(term_set.terms) == 1)  # synonyms alone only for one word
@@ -734,6 +740,59 @@ def _grade_point(
     return PointGrade(
         index, point, credited, evidence, round(share, 4), labels, missing, best_wording
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Conjuncts:
+    """The answer's statements (clauses cut at "and", "or"...) and which points' own words
+    each position says, to tell a point stated from one assembled out of other statements."""
+
+    number: list[int]  # each token's statement
+    owners: dict[int, frozenset[int]]  # position -> the points whose words are said there
+
+    def scatters(
+        self, point: int, found: Sequence[tuple[float, int, list[_Hit]]], total: float
+    ) -> bool:
+        """True when the point's words found lie in several statements, none holding enough
+        of them to earn it, and each of those statements says another point's own word: "the
+        GPU preprocesses the data and the CPU trains the model" does not say "training on
+        GPUs"."""
+        number = self.number
+        places = [{number[hit.first] for hit in hits} for _, _, hits in found]
+        if set.intersection(*places):
+            return False  # one statement says every word found
+        said: dict[int, float] = {}
+        for (weight, _, _), statements in zip(found, places, strict=True):
+            for statement in statements:
+                said[statement] = said.get(statement, 0.0) + weight
+        if max(said.values()) + EPSILON >= LONE_WORD_SHARE * total:
+            return False  # one statement says enough of it; the rest only adds
+        busy = {number[position] for position, points in self.owners.items() if point not in points}
+        return all(statement in busy for statement in set.union(*places))
+
+
+def _conjuncts(
+    prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
+) -> _Conjuncts | None:
+    """The answer's statements, or None when it makes only one."""
+    numbers: list[int] = []
+    number = 0
+    for index, token in enumerate(tokens):
+        if index and (token.clause != tokens[index - 1].clause or joins(tokens, index)):
+            number += 1
+        numbers.append(number)
+    if number == 0:
+        return None
+    term_points = prepared.contrast.term_points
+    question_terms = prepared.contrast.question_terms
+    owners: dict[int, set[int]] = {}
+    for term_id, term_hits in hits.items():
+        if term_id in question_terms:
+            continue
+        for hit in term_hits:
+            if not hit.echo:
+                owners.setdefault(hit.first, set()).update(term_points.get(term_id, ()))
+    return _Conjuncts(numbers, {position: frozenset(points) for position, points in owners.items()})
 
 
 def _misstated(
@@ -1252,6 +1311,7 @@ def grade(card: Card, answer: str) -> Grade:
             for point_index, positions in more.items():
                 barred.setdefault(point_index, set()).update(positions)
     doubtful = _misstated(prepared, tokens, hits, barred)
+    conjuncts = _conjuncts(prepared, tokens, hits)
 
     def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
         return _grade_point(
@@ -1266,6 +1326,7 @@ def grade(card: Card, answer: str) -> Grade:
             reply,
             bare_word,
             doubtful,
+            conjuncts,
         )
 
     points = [
