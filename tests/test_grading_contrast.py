@@ -483,3 +483,45 @@ def test_a_point_pieced_together_from_statements_about_other_points_is_not_earne
 )
 def test_points_said_statement_by_statement_are_both_earned(answer: str) -> None:
     assert grade(KIOSK["kiosk"], answer).verdict == "correct"
+
+
+SHORTENED = make_deck(
+    ("dns", "What does DNS do?", ["maps names to IP addresses", "uses a distributed database"]),
+    ("ci", "What does a CI server do?", ["runs the test suite", "reports failures to developers"]),
+    ("wal", "Where does a database write commits first?", ["the WAL"]),
+    ("build", "What does a build produce?", ["an artifact"]),
+    ("schema", "What does a schema check do?", ["it can validate each value"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "point"),
+    [
+        # an acronym the card writes, spelt out word by word
+        ("wal", "to the write ahead log", 0),
+        # a short form that is no English word, of one word of the card
+        ("ci", "runs the tests and reports failures to devs", 1),
+        ("dns", "a distrib database", 1),
+    ],
+)
+def test_a_spelt_out_acronym_or_a_shortened_word_says_the_cards_word(
+    card_id: str, answer: str, point: int
+) -> None:
+    assert grade(SHORTENED[card_id], answer).points[point].matched
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer"),
+    [
+        # the initials run across two clauses
+        ("wal", "to the write, ahead log"),
+        # a common English word that begins a word of the card is that word ("art")
+        ("build", "art"),
+        # a short form of two words of the card ("val": validate, value) tells neither
+        ("schema", "it can val each"),
+    ],
+)
+def test_words_that_only_look_like_a_cards_short_form_earn_nothing(
+    card_id: str, answer: str
+) -> None:
+    assert grade(SHORTENED[card_id], answer).verdict != "correct"

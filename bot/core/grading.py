@@ -93,6 +93,7 @@ from bot.core.textnorm import (
     PHRASAL_HEADS,
     SYNONYM_WORDS,
     Token,
+    common_zipf,
     comparative,
     informativeness,
     mark_negations,
@@ -125,6 +126,12 @@ MAX_ANSWER_CHARS = 4096
 FUZZY_MIN_ANSWER_LENGTH = 4
 #: (shortest reference length, edits allowed): "latancy" is one edit from "latency".
 FUZZY_EDITS: tuple[tuple[int, int], ...] = ((12, 3), (8, 2), (FUZZY_MIN_LENGTH, 1))
+#: Letters of a word that may shorten a word of the card ("dev", "grads").
+ABBREVIATION_LETTERS = range(3, 6)
+#: ...if it is no more common in English than this (Zipf): "ten", "pre", "art" are words.
+ABBREVIATION_MAX_ZIPF = 4.0
+#: ...and the card's word is at least this many letters longer.
+ABBREVIATION_REST = 3
 #: A stem this long that begins another word is the same root ("replic"-ate / "replica").
 PREFIX_MIN_LENGTH = 6
 #: Adjacent answer words are also tried glued together ("all gather" == "allgather").
@@ -341,6 +348,8 @@ def _word_hits(prepared: PreparedCard, token: Token) -> tuple[tuple[int, ...], t
                     for term_id, length in prepared.skeletons.get(bare, ())
                     if length > len(text)
                 )
+            if not found and len(text) in ABBREVIATION_LETTERS:
+                found.update(_abbreviated(prepared, text))
     similar: set[int] = set()
     if prepared.synonyms:
         for group in synonym_groups(text, token.stem):
@@ -349,6 +358,27 @@ def _word_hits(prepared: PreparedCard, token: Token) -> tuple[tuple[int, ...], t
     if len(prepared.word_cache) < FUZZY_CACHE_SIZE:
         prepared.word_cache[text] = hits
     return hits
+
+
+def _abbreviated(prepared: PreparedCard, text: str) -> set[int]:
+    """Terms whose word this one shortens ("dev" for "development", "grads" for "gradients"):
+    a short word that is no common English word on its own and begins one word of the card,
+    at least ABBREVIATION_REST letters longer (every key it begins is that word's forms)."""
+    if not text.isalpha() or common_zipf(text) >= ABBREVIATION_MAX_ZIPF:
+        return set()
+    root = text[:-1] if text.endswith("s") and len(text) > min(ABBREVIATION_LETTERS) else text
+    keys = prepared.sorted_keys
+    compounds = prepared.compound_forms  # "gpu" shortens no "GPU-GPU"
+    begun = []
+    for key in keys[bisect.bisect_left(keys, root) :]:
+        if not key.startswith(root):
+            break
+        if len(key) >= len(root) + ABBREVIATION_REST and key.isalpha() and key not in compounds:
+            begun.append(key)
+    family = {key[: len(root) + ABBREVIATION_REST - 1] for key in begun}
+    if len(family) != 1:
+        return set()  # none, or words of different families ("val": value, validate)
+    return {term_id for key in begun for term_id in prepared.index.get(key, ())}
 
 
 def _in_compound(tokens: Sequence[Token], index: int) -> bool:
@@ -463,6 +493,9 @@ def _find_terms(
             if raw.isupper() and raw.isalpha() and token.text in prepared.acronyms:
                 record(prepared.acronyms[token.text], i, i, token.negated)
 
+    if prepared.expansions:
+        _spelt_out(prepared.expansions, tokens, record)
+
     # Glued neighbours: "all gather" -> "allgather". Only windows whose first word begins a
     # longer key of the card are built, which skips almost all of them.
     heads = prepared.head_cache
@@ -502,6 +535,28 @@ def _find_terms(
                 if found:
                     record(found, first, last, tokens[last].negated)
     return _prune(hits)
+
+
+def _spelt_out(
+    expansions: dict[str, tuple[int, ...]],
+    tokens: Sequence[Token],
+    record: Callable[[Iterable[int], int, int, bool], None],
+) -> None:
+    """Record the card's acronyms that the answer spells out: a run of content words in one
+    clause whose initials are the acronym's letters ("directed acyclic graph" for "DAG")."""
+    longest = max(len(letters) for letters in expansions)
+    for first, token in enumerate(tokens):
+        if token.stop or not token.text[:1].isalpha():
+            continue
+        initials = ""
+        for last in range(first, min(first + longest, len(tokens))):
+            word = tokens[last]
+            if word.stop or word.clause != token.clause or not word.text[:1].isalpha():
+                break
+            initials += word.text[0]
+            ids = expansions.get(initials)
+            if ids and last > first:
+                record(ids, first, last, any(tokens[i].negated for i in range(first, last + 1)))
 
 
 def _prune(hits: dict[int, list[_Hit]]) -> dict[int, list[_Hit]]:

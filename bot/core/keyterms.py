@@ -77,7 +77,7 @@ _SEGMENT_RE = re.compile(r"[,;]\s+")
 _VOWELS_RE = re.compile(r"[aeiou]")
 _PREPARED_KEY = "grading"
 GLOSSARY_SOURCE = "glossary:"
-_PREPARED_VERSION = 5
+_PREPARED_VERSION = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +185,8 @@ class PreparedCard:
     contrast: _Contrast
     wordings: tuple[tuple[Wording, ...], ...] = ()  # each point's wordings, for alignment
     acronyms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "ps" -> its terms
+    #: the card's own acronyms, spelt out: initials ("dag") -> the terms written so ("DAG")
+    expansions: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: hyphen compounds whose two words may be said apart, in any order, in any of their forms
     #: ("tolerant to errors" for "error-tolerance"): (term id, keys of each word)
     split_compounds: tuple[tuple[int, frozenset[str], frozenset[str]], ...] = ()
@@ -746,12 +748,29 @@ def _finish(
         ),
         wordings=_card_wordings(draft, number, idf),
         acronyms=acronyms,
+        expansions=_expansions(terms),
         split_compounds=_split_compounds(terms),
         card_number=number,
         idf=idf,
         slots=_slots(terms, registry.before),
         card_keys=frozenset(index) | draft.question.keys,
     )
+
+
+#: Letters of an acronym the card writes that an answer may spell out ("DAG": "directed
+#: acyclic graph"); two letters spell too many runs of words by chance.
+EXPANDED_ACRONYM_LETTERS = range(3, 7)
+
+
+def _expansions(terms: Sequence[Term]) -> dict[str, tuple[int, ...]]:
+    """The card's words written in capitals ("DAG", "NAS"), by their letters: an answer that
+    spells one out, word by word, says it."""
+    found: dict[str, list[int]] = {}
+    for term_id, term in enumerate(terms):
+        label = term.label
+        if label.isalpha() and label.isupper() and len(label) in EXPANDED_ACRONYM_LETTERS:
+            found.setdefault(label.lower(), []).append(term_id)
+    return {letters: tuple(ids) for letters, ids in found.items()}
 
 
 def _slots(terms: Sequence[Term], before: dict[int, set[int]]) -> dict[int, Slot]:
