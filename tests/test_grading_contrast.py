@@ -525,3 +525,52 @@ def test_words_that_only_look_like_a_cards_short_form_earn_nothing(
     card_id: str, answer: str
 ) -> None:
     assert grade(SHORTENED[card_id], answer).verdict != "correct"
+
+
+COMPILERS = {
+    card.id: card
+    for card in [
+        Card(
+            id="jit",
+            question="What does a JIT compiler do?",
+            points=[
+                Point(
+                    "code is compiled as the program is being executed", ("compiled while running",)
+                )
+            ],
+        ),
+        Card(
+            id="aot",
+            question="What does an AOT compiler do?",
+            points=[
+                Point(
+                    "all the code is translated first, then it runs",
+                    ("compile the code before running it",),
+                )
+            ],
+        ),
+        Card(
+            id="prefetch",
+            question="What does a prefetcher do?",
+            points=[Point("loads the next batch while the GPU computes")],
+        ),
+    ]
+}
+prepare_cards(COMPILERS.values())
+
+
+@pytest.mark.parametrize(
+    ("card_id", "answer", "verdict"),
+    [
+        # one thing after the other is not one thing while the other happens
+        ("prefetch", "loads the next batch before the GPU computes", "wrong"),
+        ("prefetch", "loads the next batch during the GPU computation", "correct"),
+        # a short alias said in full does not stand when another card's alias says the answer
+        # more fully ("first, then" is the other card's order)
+        ("jit", "compile the code first, then run it", "wrong"),
+        ("jit", "it compiles the code while running", "correct"),
+        ("aot", "compile the code first, then run it", "correct"),
+    ],
+)
+def test_the_order_of_two_things_tells_cards_apart(card_id: str, answer: str, verdict: str) -> None:
+    assert grade(COMPILERS[card_id], answer).verdict == verdict

@@ -1482,8 +1482,9 @@ def _taken_by_rivals(
     share = graded.similarity
     # Said in full, no other point can be said more fully; but an alias is often short ("built
     # while running"), and another card's point said as fully may explain the same words
-    # better: when only an alias earns the point, one claim is still weighed against the rest.
-    by_alias_only = share >= 1.0 and not graded.wording_similarity
+    # better: when only an alias is said in full (the point's own text less), one claim is
+    # still weighed against the rest.
+    by_alias_only = share >= 1.0 and graded.wording_similarity < 1.0
     if (
         share >= 1.0
         and not by_alias_only

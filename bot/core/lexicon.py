@@ -306,6 +306,8 @@ ANTONYM_PAIRS: tuple[tuple[str, str], ...] = (
     ("multiple many several numerous", "single sole 1"),
     ("increase grow raise", "decrease reduce shrink lower"),
     ("before first beforehand upfront", "after afterwards later"),
+    # one thing happening at the time of another, against one after the other
+    ("while during meanwhile simultaneously concurrently", "before beforehand upfront after"),
     ("start begin beginning", "end finish"),
     ("static", "dynamic"),
     ("forward", "backward"),
