@@ -15,6 +15,7 @@ The rival points are prepared once per deck (``Rivals``); ``outshone`` runs per 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +64,11 @@ class Rivals:
     #: card -> the cards whose question asks what one of its points names ("What is data
     #: parallelism?" for the point "data parallelism"): their answers state that point
     defining: dict[int, frozenset[int]] = field(default_factory=dict)
+    #: each wording's heaviest word's share of its weight: how much any one word found can add
+    top_shares: tuple[float, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "top_shares", tuple(_top_share(said) for said in self.wordings))
 
 
 def make_wording(
@@ -120,6 +126,12 @@ def build_rivals(wordings: Iterable[Wording], questions: Sequence[frozenset[str]
         _twins(listed, by_point),
         _defining(listed, by_point, questions),
     )
+
+
+def _top_share(said: Wording) -> float:
+    """The largest share of the wording's weight one of its words holds (without a positive
+    total there is no bound: such a wording is always summed)."""
+    return max(said.weights, default=0.0) / said.total if said.total > 0 else math.inf
 
 
 def _defining(
@@ -306,11 +318,16 @@ def statement_words(
 ) -> list[tuple[int, frozenset[str], bool]]:
     """(position, keys, denied) of the content words at these positions, the question's
     words left out (the question gives them away)."""
-    return [
-        (position, frozenset(answer_keys(tokens[position])), tokens[position].negated)
-        for position in positions
-        if not tokens[position].stop and not given.intersection(answer_keys(tokens[position]))
-    ]
+    words = []
+    for position in positions:
+        token = tokens[position]
+        if token.stop:
+            continue
+        keys = answer_keys(token)
+        if given and not given.isdisjoint(keys):
+            continue
+        words.append((position, frozenset(keys), token.negated))
+    return words
 
 
 def two_way(
@@ -354,6 +371,11 @@ def two_way(
     return (1 + beta2) * precision * recall / denominator if denominator else 0.0
 
 
+#: Relative slack on the bound that rules a wording out before its share is summed: float
+#: rounding moves a share by far less, so a wording near the bound is always summed.
+SHARE_BOUND_SLACK = 1e-6
+
+
 class Statement:
     """One statement of an answer, read once for every point that might be earned there."""
 
@@ -369,31 +391,77 @@ class Statement:
         self.weight_of = {position: weigh(tokens[position]) for position, _, _ in self.words}
         self.total = sum(self.weight_of.values())
         self.index = index_words(self.words)
-        self._rivals: dict[int, float] | None = None
+        self._found: dict[int, set[int]] | None = None
+        self._shares: dict[int, float] = {}
+        self._precisions: dict[int, float] = {}
         self._hits: dict[int, list[tuple[str, bool]]] = {}
         self._aligned: dict[int, set[int]] = {}
 
-    def rivals(self, rivals: Rivals) -> dict[int, float]:
-        """wording number -> share found, for every wording of the deck sharing a word with the
-        statement (one pass over the statement's keys; positions are read only when asked)."""
-        if self._rivals is None:
-            found: dict[int, set[int]] = {}
+    def rivals(self, rivals: Rivals) -> dict[int, set[int]]:
+        """wording number -> its words found, for every wording of the deck sharing a word
+        with the statement (one pass over the statement's keys; shares and positions are
+        worked out only for the wordings asked about)."""
+        found = self._found
+        if found is None:
+            found = self._found = {}
             hits = self._hits
+            by_key = rivals.by_key
             for key in self.index:
-                for number, word in rivals.by_key.get(key, ()):
-                    if number in found:
-                        found[number].add(word)
-                        hits[number].append(key)
-                    else:
+                entries = by_key.get(key)
+                if entries is None:
+                    continue
+                for number, word in entries:
+                    words = found.get(number)
+                    if words is None:
                         found[number] = {word}
                         hits[number] = [key]
-            wordings = rivals.wordings
-            self._rivals = {
-                number: sum(wordings[number].weights[word] for word in words)
-                / wordings[number].total
-                for number, words in found.items()
-            }
-        return self._rivals
+                    else:
+                        words.add(word)
+                        hits[number].append(key)
+        return found
+
+    def share(self, rivals: Rivals, number: int) -> float:
+        """The share of wording ``number``'s weight found in the statement (after ``rivals``)."""
+        share = self._shares.get(number)
+        if share is None:
+            said = rivals.wordings[number]
+            assert self._found is not None
+            share = sum(map(said.weights.__getitem__, self._found[number])) / said.total
+            self._shares[number] = share
+        return share
+
+    def stated_more_fully(
+        self, rivals: Rivals, card: int, defining: frozenset[int], own_share: float
+    ) -> list[tuple[int, float, set[int]]]:
+        """(wording number, share, positions) of other cards' wordings (not of the ``defining``
+        cards) stated more fully than ``own_share``, or in full."""
+        found = self.rivals(rivals)
+        wordings, top_shares, shares = rivals.wordings, rivals.top_shares, self._shares
+        # A wording whose words found could not make up more than this share, even at their
+        # heaviest, cannot be stated more fully: it is ruled out before it is summed.
+        floor = min(own_share, 1.0) * (1.0 - SHARE_BOUND_SLACK)
+        others = []
+        for number, words in found.items():
+            said = wordings[number]
+            if said.card == card or said.card in defining:
+                continue
+            if len(words) * top_shares[number] < floor:
+                continue
+            share = shares.get(number)
+            if share is None:
+                share = shares[number] = sum(map(said.weights.__getitem__, words)) / said.total
+            if share > own_share or share >= 1.0:
+                others.append((number, share, self.aligned(number)))
+        return others
+
+    def precision(self, number: int) -> float:
+        """The share of the statement's weight that aligns with wording ``number``."""
+        precision = self._precisions.get(number)
+        if precision is None:
+            weight_of = self.weight_of
+            precision = sum(map(weight_of.__getitem__, self.aligned(number))) / self.total
+            self._precisions[number] = precision
+        return precision
 
     def aligned(self, number: int) -> set[int]:
         """The statement's positions where the words of wording ``number`` were found."""
@@ -431,11 +499,11 @@ def outshone(
     own_wordings = [rivals.wordings[number] for number in rivals.by_point.get((card, point), ())]
     if (card, point) in rivals.denied_only and _turned(own_wordings, words, tokens):
         return True
-    said = statement.rivals(rivals)
+    found = statement.rivals(rivals)
     for number, only_theirs, only_mine in rivals.twins.get((card, point), ()):
-        if number not in said:
+        if number not in found:
             continue
-        share, aligned = said[number], statement.aligned(number)
+        share, aligned = statement.share(rivals, number), statement.aligned(number)
         mine = any(_said(keys, statement.index) for keys in only_mine) or bool(
             own_positions - aligned  # the grader found more of this card than the twin says
         )
@@ -445,14 +513,9 @@ def outshone(
             return True  # a word only the twin's wordings say, and nothing only this point's
         if share >= own_share and only_mine and share >= 1.0 > own_share:
             return True  # the twin in full, this point not
-    defining = rivals.defining.get(card, frozenset())
-    others = [
-        (number, share, statement.aligned(number))
-        for number, share in said.items()
-        if (share > own_share or share >= 1.0)
-        and rivals.wordings[number].card != card
-        and rivals.wordings[number].card not in defining
-    ]
+    others = statement.stated_more_fully(
+        rivals, card, rivals.defining.get(card, frozenset()), own_share
+    )
     if not others:
         return False  # no other card's point is stated more fully here
     own_share_bag = 0.0
@@ -464,10 +527,10 @@ def outshone(
     own_recall = max(own_share, own_share_bag)
     own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
     half_own = -1.0  # half the weight of the words that earned this point, once needed
-    for _, share, aligned in others:
+    for number, share, aligned in others:
         if share < own_recall or (share == own_recall and share < 1.0):
             continue
-        precision = sum(weight_of[position] for position in aligned) / total
+        precision = statement.precision(number)
         if _f1(share, precision) <= own_f1 + RIVAL_MARGIN:
             continue
         if all(

@@ -63,7 +63,6 @@ from bot.core.keyterms import (
     can_be_adjective,
     can_be_noun,
     is_adjective,
-    join_key,
     joins,
     neighbours,
     prepare_cards,
@@ -457,11 +456,14 @@ def _find_terms(
                 record((term_id,), low, high, tokens[i].negated or tokens[partner].negated)
                 break
 
-    if prepared.acronyms and answer:
+    acronyms = prepared.acronyms
+    if acronyms and answer:
         for i, token in enumerate(tokens):
+            if token.text not in acronyms:
+                continue
             raw = answer[token.start : token.end]
-            if raw.isupper() and raw.isalpha() and token.text in prepared.acronyms:
-                record(prepared.acronyms[token.text], i, i, token.negated)
+            if raw.isupper() and raw.isalpha():
+                record(acronyms[token.text], i, i, token.negated)
 
     # Glued neighbours: "all gather" -> "allgather". Only windows whose first word begins a
     # longer key of the card are built, which skips almost all of them.
@@ -485,20 +487,22 @@ def _find_terms(
                 continue
             clause = tokens[first].clause
             window = (first,)
+            leading = tokens[first].text  # the window's words before its last, as written
             for width in range(2, min(JOIN_WINDOW, len(positions) - start) + 1):
                 last = positions[start + width - 1]
-                if tokens[last].clause != clause:
+                last_token = tokens[last]
+                if last_token.clause != clause:
                     break
                 window += (last,)
                 found = glued_found.get(window)
                 if found is None:
-                    words = [tokens[p] for p in window]
-                    found = index.get(join_key(words), ())
+                    found = index.get(leading + last_token.stem, ())  # ``join_key``
                     if not found and width == 2 and compounds:
-                        glued = words[0].text + words[1].text
+                        glued = leading + last_token.text
                         if glued.isalpha():
                             found = _fuzzy_hits(prepared, (glued,), compounds)
                     glued_found[window] = found
+                leading += last_token.text
                 if found:
                     record(found, first, last, tokens[last].negated)
     return _prune(hits)
@@ -915,9 +919,10 @@ def _crossed(
     if len(own_said) < 2:
         return None
     own_exact, own_at = _places(terms, hits, own_said)
+    counts = _running_counts(tokens)
     candidates: list[tuple[int, int, int, int]] = []  # (term, term, position, position)
     across: list[tuple[int, int, int, int]] = []  # two points' words said together
-    for first, second, linked in _close_pairs(tokens, sorted(own_at)):
+    for first, second, linked in _close_pairs(tokens, sorted(own_at), counts):
         if not linked:
             continue
         for a in own_at[first]:
@@ -951,7 +956,7 @@ def _crossed(
     if not candidates and not swaps and not wanted:
         return None
     _, at = _places(terms, hits, contrast.linked.intersection(hits))
-    close = _close_pairs(tokens, sorted(at))
+    close = _close_pairs(tokens, sorted(at), counts)
     if wanted:
         swaps = _question_side_swaps(wanted, at, close)
     if not candidates and not swaps:
@@ -1043,37 +1048,54 @@ def _places(
     similar: dict[int, list[int]] = {}
     for term_id in term_ids:
         term = terms[term_id]
+        either, negated = term.either, term.negated
         for hit in hits[term_id]:
-            if term.either or hit.negated == term.negated:
+            if either or hit.negated == negated:
                 (similar if hit.synonym else exact).setdefault(hit.first, []).append(term_id)
     return exact, {**similar, **exact}
 
 
-def _close_pairs(tokens: Sequence[Token], positions: Sequence[int]) -> list[tuple[int, int, bool]]:
+def _running_counts(tokens: Sequence[Token]) -> tuple[list[int], list[int], list[int]]:
+    """Content words, function words and statement-opening conjunctions before each position
+    (one more entry at the end): what stands between two words is then a subtraction."""
+    content, function, opening = [0], [0], [0]
+    contents = functions = openings = 0
+    for index, token in enumerate(tokens):
+        if token.stop:
+            functions += 1
+            if token.text in CONJUNCTIONS and joins(tokens, index):
+                openings += 1
+        else:
+            contents += 1
+        content.append(contents)
+        function.append(functions)
+        opening.append(openings)
+    return content, function, opening
+
+
+def _close_pairs(
+    tokens: Sequence[Token],
+    positions: Sequence[int],
+    counts: tuple[list[int], list[int], list[int]],
+) -> list[tuple[int, int, bool]]:
     """Pairs of these (sorted) positions said in one statement, at most NEIGHBOURS content
     words apart, and whether a function word links them ("nodes are tensors"; a bare list such
-    as "fwd bwd" pairs nothing)."""
+    as "fwd bwd" pairs nothing). ``counts`` are the answer's ``_running_counts``."""
+    content, function, opening = counts
     close: list[tuple[int, int, bool]] = []
     for number, first in enumerate(positions):
         clause = tokens[first].clause
-        apart = not tokens[first].stop
-        linked = False
-        cursor = first + 1
+        after = first + 1
+        # content words from ``first`` on, but for those from ``after`` on (added per pair)
+        base = (not tokens[first].stop) - content[after]
         for second in positions[number + 1 :]:
             if tokens[second].clause != clause:
                 break
-            while cursor < second:  # the words between, each looked at once
-                between = tokens[cursor]
-                if between.stop:
-                    linked = True
-                    if between.text in CONJUNCTIONS and joins(tokens, cursor):
-                        apart = NEIGHBOURS + 1  # a new statement begins
-                else:
-                    apart += 1
-                cursor += 1
-            if apart > NEIGHBOURS:
+            if opening[second] != opening[after]:  # a new statement begins between them
                 break
-            close.append((first, second, linked))
+            if base + content[second] > NEIGHBOURS:
+                break
+            close.append((first, second, function[second] != function[after]))
     return close
 
 
@@ -1183,7 +1205,11 @@ def _without(hits: dict[int, list[_Hit]], positions: set[int]) -> dict[int, list
         remaining = [
             hit
             for hit in term_hits
-            if not any(i in positions for i in range(hit.first, hit.last + 1))
+            if (
+                hit.first not in positions
+                if hit.first == hit.last
+                else positions.isdisjoint(range(hit.first, hit.last + 1))
+            )
         ]
         if remaining:
             kept[term_id] = remaining
@@ -1292,10 +1318,17 @@ def _weigher(prepared: PreparedCard) -> Callable[[Token], float]:
     """How much an answer word tells: its rarity in the deck and in English."""
     idf = prepared.idf or {}
     unseen = idf.get("", 1.0)
+    known = prepared.weight_cache
 
     def weigh(token: Token) -> float:
-        rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
-        return rarity * informativeness(token.text)
+        text = token.text  # (a token's stem follows from its text)
+        weight = known.get(text)
+        if weight is None:
+            rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
+            weight = rarity * informativeness(text)
+            if len(known) < FUZZY_CACHE_SIZE:
+                known[text] = weight
+        return weight
 
     return weigh
 
