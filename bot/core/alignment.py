@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from bot.core.textnorm import Token, mark_negations, tokenize
 
@@ -66,9 +67,11 @@ class Rivals:
     defining: dict[int, frozenset[int]] = field(default_factory=dict)
     #: each wording's heaviest word's share of its weight: how much any one word found can add
     top_shares: tuple[float, ...] = field(init=False, default=())
+    cards: tuple[int, ...] = field(init=False, default=())  # each wording's card
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "top_shares", tuple(_top_share(said) for said in self.wordings))
+        object.__setattr__(self, "cards", tuple(said.card for said in self.wordings))
 
 
 def make_wording(
@@ -394,6 +397,7 @@ class Statement:
         self._found: dict[int, set[int]] | None = None
         self._shares: dict[int, float] = {}
         self._precisions: dict[int, float] = {}
+        self._candidates: dict[int, list[tuple[float, int]]] = {}  # card -> ``_bounded``
         self._hits: dict[int, list[tuple[str, bool]]] = {}
         self._aligned: dict[int, set[int]] = {}
 
@@ -432,27 +436,42 @@ class Statement:
 
     def stated_more_fully(
         self, rivals: Rivals, card: int, defining: frozenset[int], own_share: float
-    ) -> list[tuple[int, float, set[int]]]:
-        """(wording number, share, positions) of other cards' wordings (not of the ``defining``
-        cards) stated more fully than ``own_share``, or in full."""
-        found = self.rivals(rivals)
-        wordings, top_shares, shares = rivals.wordings, rivals.top_shares, self._shares
+    ) -> list[tuple[int, float]]:
+        """(wording number, share) of other cards' wordings (not of the ``defining`` cards)
+        stated more fully than ``own_share``, or in full, in no particular order."""
+        candidates = self._candidates.get(card)
+        if candidates is None:
+            candidates = self._candidates[card] = self._bounded(rivals, card, defining)
+        wordings, shares = rivals.wordings, self._shares
         # A wording whose words found could not make up more than this share, even at their
-        # heaviest, cannot be stated more fully: it is ruled out before it is summed.
+        # heaviest, cannot be stated more fully: the rest of the list is never summed.
         floor = min(own_share, 1.0) * (1.0 - SHARE_BOUND_SLACK)
         others = []
-        for number, words in found.items():
-            said = wordings[number]
-            if said.card == card or said.card in defining:
-                continue
-            if len(words) * top_shares[number] < floor:
-                continue
+        for bound, number in candidates:
+            if bound < floor:
+                break
             share = shares.get(number)
             if share is None:
+                said = wordings[number]
+                words = self._found[number]  # type: ignore[index]
                 share = shares[number] = sum(map(said.weights.__getitem__, words)) / said.total
             if share > own_share or share >= 1.0:
-                others.append((number, share, self.aligned(number)))
+                others.append((number, share))
         return others
+
+    def _bounded(
+        self, rivals: Rivals, card: int, defining: frozenset[int]
+    ) -> list[tuple[float, int]]:
+        """(most the share can be, wording number) of the other cards' wordings found, the
+        highest bound first: the words found, each at its wording's heaviest word's share."""
+        cards, top_shares = rivals.cards, rivals.top_shares
+        bounded = [
+            (len(words) * top_shares[number], number)
+            for number, words in self.rivals(rivals).items()
+            if cards[number] != card and cards[number] not in defining
+        ]
+        bounded.sort(reverse=True)
+        return bounded
 
     def precision(self, number: int) -> float:
         """The share of the statement's weight that aligns with wording ``number``."""
@@ -513,11 +532,6 @@ def outshone(
             return True  # a word only the twin's wordings say, and nothing only this point's
         if share >= own_share and only_mine and share >= 1.0 > own_share:
             return True  # the twin in full, this point not
-    others = statement.stated_more_fully(
-        rivals, card, rivals.defining.get(card, frozenset()), own_share
-    )
-    if not others:
-        return False  # no other card's point is stated more fully here
     own_share_bag = 0.0
     own_aligned = set(own_positions)
     for said in own_wordings:
@@ -525,14 +539,22 @@ def outshone(
         own_share_bag = max(own_share_bag, share)
         own_aligned |= aligned
     own_recall = max(own_share, own_share_bag)
-    own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
+    own_f1 = -1.0  # once needed
     half_own = -1.0  # half the weight of the words that earned this point, once needed
-    for number, share, aligned in others:
+    # Other cards' points stated more fully than this one is found here (its share, or its
+    # words in the statement, whichever is more), or in full; the order they are weighed in
+    # does not matter: any one that passes every test below takes the statement.
+    defining = rivals.defining.get(card, frozenset())
+    for number, share in statement.stated_more_fully(rivals, card, defining, own_recall):
         if share < own_recall or (share == own_recall and share < 1.0):
             continue
+        if own_f1 < 0:
+            own_precision = sum(map(weight_of.get, own_aligned, repeat(0.0))) / total
+            own_f1 = _f1(own_recall, own_precision)
         precision = statement.precision(number)
         if _f1(share, precision) <= own_f1 + RIVAL_MARGIN:
             continue
+        aligned = statement.aligned(number)
         if all(
             qualifier(tokens[position]) or not asked.isdisjoint(answer_keys(tokens[position]))
             for position in aligned - own_aligned

@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
@@ -279,7 +280,7 @@ def _fuzzy_hits(
 
 
 @dataclass(slots=True)
-class _Hit:
+class _Hit:  # never changed once made: one serves every term its words stand for
     first: int  # token indices of the answer words that matched
     last: int
     negated: bool
@@ -382,9 +383,9 @@ def _find_terms(
     def record(
         term_ids: Iterable[int], first: int, last: int, negated: bool, synonym: bool = False
     ) -> None:
-        echoed = all(echo[first : last + 1])
+        hit = _Hit(first, last, negated, all(echo[first : last + 1]), synonym)
         for term_id in term_ids:
-            hits.setdefault(term_id, []).append(_Hit(first, last, negated, echoed, synonym))
+            hits.setdefault(term_id, []).append(hit)
 
     cache = prepared.word_cache
     compounds = prepared.compounds
@@ -393,8 +394,9 @@ def _find_terms(
         text = token.text
         if token.stop and text not in SYNONYM_WORDS:
             if less and text in NEGATION_CUES and comparative(tokens, i):  # "not as much" = less
+                hit = _Hit(i, i, False, echo[i], True)
                 for term_id in less:
-                    hits.setdefault(term_id, []).append(_Hit(i, i, False, echo[i], True))
+                    hits.setdefault(term_id, []).append(hit)
             continue
         found = cache.get(text)
         if found is None:
@@ -407,16 +409,21 @@ def _find_terms(
         if i and token.link == "-" and tokens[i - 1].text in NEGATING_HYPHENS:
             negated = not negated  # "non-reproducible" says "not reproducible"
         echoed = echo[i]
-        for term_id in exact:
-            hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed))
-        if similar and not _in_compound(tokens, i):  # "reduce-scatter" does not "minimise"
-            for term_id in similar:
-                hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
-        if phrasal:  # "figure out" is "identify"
-            groups = phrasal_groups(tokens, i)
-            meant = {t for group in groups for t in prepared.synonyms.get(group, ())} - set(exact)
-            for term_id in sorted(meant):
-                hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
+        if exact:
+            hit = _Hit(i, i, negated, echoed)
+            for term_id in exact:
+                hits.setdefault(term_id, []).append(hit)
+        if similar or phrasal:
+            by_synonym = _Hit(i, i, negated, echoed, True)
+            if similar and not _in_compound(tokens, i):  # "reduce-scatter" is no "minimise"
+                for term_id in similar:
+                    hits.setdefault(term_id, []).append(by_synonym)
+            if phrasal:  # "figure out" is "identify"
+                groups = phrasal_groups(tokens, i)
+                synonyms = prepared.synonyms
+                meant = {t for group in groups for t in synonyms.get(group, ())} - set(exact)
+                for term_id in sorted(meant):
+                    hits.setdefault(term_id, []).append(by_synonym)
         if token.negated and not token.stop and text.isalpha() and len(token.stem) >= 5:
             # (Short words glue into others: "not port" is no "import", "not put" no "input".)
             for prefix in DENYING_PREFIXES:  # "no limit" says "unlimited"
@@ -1055,45 +1062,39 @@ def _places(
     return exact, {**similar, **exact}
 
 
-def _running_counts(tokens: Sequence[Token]) -> tuple[list[int], list[int], list[int]]:
-    """Content words, function words and statement-opening conjunctions before each position
-    (one more entry at the end): what stands between two words is then a subtraction."""
-    content, function, opening = [0], [0], [0]
-    contents = functions = openings = 0
+def _running_counts(tokens: Sequence[Token]) -> tuple[list[int], list[int]]:
+    """Function words, and conjunctions that open a new statement, before each position (one
+    more entry at the end): what stands between two words is then a subtraction."""
+    function = [0, *accumulate(token.stop for token in tokens)]
+    opening = [0] * (len(tokens) + 1)
+    openings = 0
     for index, token in enumerate(tokens):
-        if token.stop:
-            functions += 1
-            if token.text in CONJUNCTIONS and joins(tokens, index):
-                openings += 1
-        else:
-            contents += 1
-        content.append(contents)
-        function.append(functions)
-        opening.append(openings)
-    return content, function, opening
+        if token.stop and token.text in CONJUNCTIONS and joins(tokens, index):
+            openings += 1
+        opening[index + 1] = openings
+    return function, opening
 
 
 def _close_pairs(
-    tokens: Sequence[Token],
-    positions: Sequence[int],
-    counts: tuple[list[int], list[int], list[int]],
+    tokens: Sequence[Token], positions: Sequence[int], counts: tuple[list[int], list[int]]
 ) -> list[tuple[int, int, bool]]:
     """Pairs of these (sorted) positions said in one statement, at most NEIGHBOURS content
     words apart, and whether a function word links them ("nodes are tensors"; a bare list such
     as "fwd bwd" pairs nothing). ``counts`` are the answer's ``_running_counts``."""
-    content, function, opening = counts
+    function, opening = counts
     close: list[tuple[int, int, bool]] = []
     for number, first in enumerate(positions):
         clause = tokens[first].clause
         after = first + 1
-        # content words from ``first`` on, but for those from ``after`` on (added per pair)
-        base = (not tokens[first].stop) - content[after]
+        # content words apart: ``first`` itself, then those from ``after`` to ``second``
+        # (the words there less the function words), ``second - function[second]`` per pair
+        base = (not tokens[first].stop) - after + function[after]
         for second in positions[number + 1 :]:
             if tokens[second].clause != clause:
                 break
             if opening[second] != opening[after]:  # a new statement begins between them
                 break
-            if base + content[second] > NEIGHBOURS:
+            if base + second - function[second] > NEIGHBOURS:
                 break
             close.append((first, second, function[second] != function[after]))
     return close
@@ -1166,7 +1167,7 @@ def _slots_taken(
                     for hit in term_hits
                     for position in range(hit.first, hit.last + 1)
                 }
-                answer_words = {key for token in tokens for key in word_keys(token)}
+                answer_words = set().union(*map(word_keys, tokens))
             if before in said or slot.keys & answer_words:
                 continue  # a word of the card there, or the card's own word said elsewhere
             _bar(barred, tokens, prepared.contrast.term_points.get(term_id, ()), [hit.first])
@@ -1241,18 +1242,16 @@ def grade(card: Card, answer: str) -> Grade:
             for point_index, positions in more.items():
                 barred.setdefault(point_index, set()).update(positions)
 
+    point_terms = prepared.contrast.point_terms
+
     def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
+        if barred and i in barred:  # (a point reads only its own terms: the terms of its sets)
+            own = {term_id: hits[term_id] for term_id in point_terms[i] if term_id in hits}
+            found = _sort_out(prepared, _without(own, barred[i]))
+        else:
+            found = seen
         return _grade_point(
-            i,
-            point,
-            prepared,
-            plan,
-            tokens,
-            clauses,
-            _sort_out(prepared, _without(hits, barred[i])) if barred and i in barred else seen,
-            text,
-            reply,
-            bare_word,
+            i, point, prepared, plan, tokens, clauses, found, text, reply, bare_word
         )
 
     points = [
@@ -1344,6 +1343,21 @@ def _statements(tokens: Sequence[Token]) -> list[int]:
     return numbers
 
 
+def _said_the_cards_way(terms: Sequence[Term], hits: dict[int, list[_Hit]]) -> set[int]:
+    """Positions of the card's words said its way round (in the order the hits list them)."""
+    positions: set[int] = set()
+    for term_id, term_hits in hits.items():
+        term = terms[term_id]
+        either, negated = term.either, term.negated
+        for hit in term_hits:
+            if either or hit.negated == negated:
+                if hit.first == hit.last:
+                    positions.add(hit.first)
+                else:
+                    positions.update(range(hit.first, hit.last + 1))
+    return positions
+
+
 def _taken_by_rivals(
     prepared: PreparedCard,
     tokens: Sequence[Token],
@@ -1370,22 +1384,13 @@ def _taken_by_rivals(
         return set()
     card_words = read.get(-1)
     if card_words is None:  # words of any point of the card said its way: an answer lists all
-        terms = prepared.terms
-        card_words = read[-1] = {
-            position
-            for term_id, term_hits in hits.items()
-            for hit in term_hits
-            if terms[term_id].either or hit.negated == terms[term_id].negated
-            for position in range(hit.first, hit.last + 1)
-        }
-    own = {
-        position
-        for term_id in prepared.contrast.point_terms[point]
-        for hit in hits.get(term_id, ())
-        for position in range(hit.first, hit.last + 1)
-    }
+        card_words = read[-1] = _said_the_cards_way(prepared.terms, hits)
+    own: set[int] = set()  # the statements holding this point's words
+    for term_id in prepared.contrast.point_terms[point]:
+        for hit in hits.get(term_id, ()):
+            own.update(statements[hit.first : hit.last + 1])
     taken: set[int] = set()
-    for number in sorted({statements[position] for position in own}):
+    for number in sorted(own):
         statement = read.get(number)
         positions = [i for i, said in enumerate(statements) if said == number]
         if by_alias_only and sum(not tokens[i].stop for i in positions) > ONE_CLAIM_WORDS:
