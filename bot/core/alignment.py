@@ -390,10 +390,24 @@ class Statement:
         weigh: Callable[[Token], float],
     ) -> None:
         self.tokens = tokens
-        self.words = statement_words(tokens, positions, given)
-        self.weight_of = {position: weigh(tokens[position]) for position, _, _ in self.words}
-        self.total = sum(self.weight_of.values())
-        self.index = index_words(self.words)
+        # ``statement_words``, their weights and ``index_words`` in one pass over the words
+        words: list[tuple[int, frozenset[str], bool]] = []
+        weight_of: dict[int, float] = {}
+        index: Index = {}
+        self.words, self.weight_of, self.index = words, weight_of, index
+        for position in positions:
+            token = tokens[position]
+            if token.stop:
+                continue
+            keys = answer_keys(token)
+            if given and not given.isdisjoint(keys):
+                continue
+            word_keys, denied = frozenset(keys), token.negated
+            words.append((position, word_keys, denied))
+            weight_of[position] = weigh(token)
+            for key in word_keys:
+                index.setdefault((key, denied), []).append(position)
+        self.total = sum(weight_of.values())
         self._found: dict[int, set[int]] | None = None
         self._shares: dict[int, float] = {}
         self._precisions: dict[int, float] = {}

@@ -486,32 +486,28 @@ def _find_terms(
         return _prune(hits)
     content = [i for i, token in enumerate(tokens) if not token.stop]
     content_at = {position: number for number, position in enumerate(content)}
-    glued_found: dict[tuple[int, ...], tuple[int, ...]] = {}  # window -> terms, both passes
     for positions in (range(len(tokens)), content):
         for first in starts:
             start = first if positions is not content else content_at.get(first)
             if start is None:
                 continue
             clause = tokens[first].clause
-            window = (first,)
             leading = tokens[first].text  # the window's words before its last, as written
             for width in range(2, min(JOIN_WINDOW, len(positions) - start) + 1):
+                if width > 2 and not _begins_longer_key(prepared, leading):
+                    break  # no key of the card begins so: no wider window is one either
                 last = positions[start + width - 1]
                 last_token = tokens[last]
                 if last_token.clause != clause:
                     break
-                window += (last,)
-                found = glued_found.get(window)
-                if found is None:
-                    found = index.get(leading + last_token.stem, ())  # ``join_key``
-                    if not found and width == 2 and compounds:
-                        glued = leading + last_token.text
-                        if glued.isalpha():
-                            found = _fuzzy_hits(prepared, (glued,), compounds)
-                    glued_found[window] = found
+                found = index.get(leading + last_token.stem, ())  # ``join_key``
+                if not found and width == 2 and compounds:
+                    glued = leading + last_token.text
+                    if glued.isalpha():
+                        found = _fuzzy_hits(prepared, (glued,), compounds)
                 leading += last_token.text
                 if found:
-                    record(found, first, last, tokens[last].negated)
+                    record(found, first, last, last_token.negated)
     return _prune(hits)
 
 
