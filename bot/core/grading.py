@@ -37,6 +37,7 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
@@ -659,12 +660,14 @@ def _grade_point(
             return PointGrade(index, point, True, answer[token.start : token.end], 1.0, (said,))
         return PointGrade(index, point, False, None, 0.0, (), (plan.polarity,))
 
-    best: tuple[bool, float, list[list[_Hit]], list[int]] = (False, 0.0, [], [])
+    # the best set so far: credited, its share, (weight, term, hits) of the terms it found
+    best_credited, best_share = False, 0.0
+    best_found: list[tuple[float, int, list[_Hit]]] = []
     best_wording = 0.0  # ...of the sets that are no alias
     denied = bool(plan.sets) and _denied(prepared, plan, hits)
     said = hits.keys()
     for term_set in plan.sets:
-        if best[0] and best[1] >= 1.0:
+        if best_credited and best_share >= 1.0:
             break  # credited in full: no other set can do better
         if said.isdisjoint(term_set.terms):
             continue  # nothing of it said: it cannot beat what is already best
@@ -716,13 +719,16 @@ def _grade_point(
         )
         if credited and not term_set.source.startswith("alias:"):
             best_wording = max(best_wording, share)
-        if (credited, share) > (best[0], best[1]):
-            found.sort(key=lambda entry: -entry[0])
-            best = (credited, share, [entry[2] for entry in found], [entry[1] for entry in found])
+        if credited > best_credited or (credited == best_credited and share > best_share):
+            best_credited, best_share, best_found = credited, share, found
 
-    credited, share, found_hits, found_ids = best
-    evidence = _evidence(found_hits, tokens, clauses, answer) if credited else None
-    labels = tuple(prepared.terms[term_id].label for term_id in found_ids)
+    credited, share = best_credited, best_share
+    best_found.sort(key=itemgetter(0), reverse=True)  # heaviest first, ties as found (stable)
+    evidence = (
+        _evidence([entry[2] for entry in best_found], tokens, clauses, answer) if credited else None
+    )
+    terms = prepared.terms
+    labels = tuple([terms[entry[1]].label for entry in best_found])
     text_set = plan.sets[0] if plan.sets else None
     missing = (
         tuple(
