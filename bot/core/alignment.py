@@ -394,7 +394,9 @@ class Statement:
         words: list[tuple[int, frozenset[str], bool]] = []
         weight_of: dict[int, float] = {}
         index: Index = {}
+        key_weights: dict[tuple[str, bool], float] = {}  # the weight of each key's positions
         self.words, self.weight_of, self.index = words, weight_of, index
+        self._key_weights = key_weights
         for position in positions:
             token = tokens[position]
             if token.stop:
@@ -404,13 +406,16 @@ class Statement:
                 continue
             word_keys, denied = frozenset(keys), token.negated
             words.append((position, word_keys, denied))
-            weight_of[position] = weigh(token)
+            weight_of[position] = weight = weigh(token)
             for key in word_keys:
-                index.setdefault((key, denied), []).append(position)
+                said = (key, denied)
+                index.setdefault(said, []).append(position)
+                key_weights[said] = key_weights.get(said, 0.0) + weight
         self.total = sum(weight_of.values())
         self._found: dict[int, set[int]] | None = None
         self._shares: dict[int, float] = {}
         self._precisions: dict[int, float] = {}
+        self._precision_bounds: dict[int, float] = {}
         self._candidates: dict[int, list[tuple[float, int]]] = {}  # card -> ``_bounded``
         self._hits: dict[int, list[tuple[str, bool]]] = {}
         self._aligned: dict[int, set[int]] = {}
@@ -496,6 +501,17 @@ class Statement:
             self._precisions[number] = precision
         return precision
 
+    def precision_at_most(self, number: int) -> float:
+        """A bound ``precision`` never exceeds (word weights are never negative), cheaper to
+        work out: the weight of the positions of each key that matched the wording, counted
+        once per key (a position two keys match counts twice)."""
+        bound = self._precision_bounds.get(number)
+        if bound is None:
+            keys = self._hits.get(number, ())
+            bound = sum(map(self._key_weights.__getitem__, keys)) / self.total
+            self._precision_bounds[number] = bound
+        return bound
+
     def aligned(self, number: int) -> set[int]:
         """The statement's positions where the words of wording ``number`` were found."""
         positions = self._aligned.get(number)
@@ -565,6 +581,11 @@ def outshone(
         if own_f1 < 0:
             own_precision = sum(map(weight_of.get, own_aligned, repeat(0.0))) / total
             own_f1 = _f1(own_recall, own_precision)
+        # F1 grows with precision: a rival that cannot beat this point even at the bound of its
+        # precision is passed over before its positions are gathered (slack far above rounding)
+        bound = min(1.0, statement.precision_at_most(number) * (1.0 + SHARE_BOUND_SLACK))
+        if _f1(share, bound) + SHARE_BOUND_SLACK <= own_f1 + RIVAL_MARGIN:
+            continue
         precision = statement.precision(number)
         if _f1(share, precision) <= own_f1 + RIVAL_MARGIN:
             continue
