@@ -297,7 +297,7 @@ def _echoes(question: Question, tokens: Sequence[Token]) -> list[bool]:
     """
     echo = [False] * len(tokens)
     starts = question.gram_starts
-    if not starts or not any(token.stem in starts for token in tokens):
+    if not starts or starts.isdisjoint([token.stem for token in tokens]):
         return echo
     content = [i for i, token in enumerate(tokens) if not token.stop]
     for start, first in enumerate(content):
@@ -1163,12 +1163,10 @@ def _slots_taken(
             ) or slot.keys.intersection(synonyms_of(word.text, word.stem)):
                 continue
             if said is None:
-                said = {
-                    position
-                    for term_hits in hits.values()
-                    for hit in term_hits
-                    for position in range(hit.first, hit.last + 1)
-                }
+                said = set()
+                for any_hits in hits.values():
+                    for any_hit in any_hits:
+                        said.update(range(any_hit.first, any_hit.last + 1))
                 answer_words = set().union(*map(word_keys, tokens))
             if before in said or slot.keys & answer_words:
                 continue  # a word of the card there, or the card's own word said elsewhere
