@@ -379,6 +379,12 @@ def two_way(
 SHARE_BOUND_SLACK = 1e-6
 
 
+#: Each word's ``answer_keys`` as a set, by its text (a token's stem follows from its text),
+#: remembered for this many words: statements read the same words answer after answer.
+KEY_SETS_SIZE = 65536
+_KEY_SETS: dict[str, frozenset[str]] = {}
+
+
 class Statement:
     """One statement of an answer, read once for every point that might be earned there."""
 
@@ -390,6 +396,7 @@ class Statement:
         weigh: Callable[[Token], float],
     ) -> None:
         self.tokens = tokens
+        self.positions = positions
         # ``statement_words``, their weights and ``index_words`` in one pass over the words
         words: list[tuple[int, frozenset[str], bool]] = []
         weight_of: dict[int, float] = {}
@@ -397,14 +404,19 @@ class Statement:
         key_weights: dict[tuple[str, bool], float] = {}  # the weight of each key's positions
         self.words, self.weight_of, self.index = words, weight_of, index
         self._key_weights = key_weights
+        key_sets = _KEY_SETS
         for position in positions:
             token = tokens[position]
             if token.stop:
                 continue
-            keys = answer_keys(token)
-            if given and not given.isdisjoint(keys):
+            word_keys = key_sets.get(token.text)
+            if word_keys is None:
+                word_keys = frozenset(answer_keys(token))
+                if len(key_sets) < KEY_SETS_SIZE:
+                    key_sets[token.text] = word_keys
+            if given and not given.isdisjoint(word_keys):
                 continue
-            word_keys, denied = frozenset(keys), token.negated
+            denied = token.negated
             words.append((position, word_keys, denied))
             weight_of[position] = weight = weigh(token)
             for key in word_keys:

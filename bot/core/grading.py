@@ -1392,7 +1392,11 @@ def _taken_by_rivals(
     taken: set[int] = set()
     for number in sorted(own):
         statement = read.get(number)
-        positions = [i for i, said in enumerate(statements) if said == number]
+        positions = (
+            statement.positions
+            if statement is not None
+            else [i for i, said in enumerate(statements) if said == number]
+        )
         if by_alias_only and sum(not tokens[i].stop for i in positions) > ONE_CLAIM_WORDS:
             continue  # a long statement lists things: an alias said in full there stands
         if statement is None:
