@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import itemgetter
 
 from bot.core.textnorm import Token, mark_negations, tokenize
 
@@ -501,7 +502,7 @@ class Statement:
             for number, words in self.rivals(rivals).items()
             if cards[number] != card and cards[number] not in defining
         ]
-        bounded.sort(reverse=True)
+        bounded.sort(key=itemgetter(0), reverse=True)  # (ties in any order: see ``outshone``)
         return bounded
 
     def precision(self, number: int) -> float:
