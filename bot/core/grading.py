@@ -37,7 +37,7 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
@@ -512,11 +512,14 @@ def _find_terms(
     return _prune(hits)
 
 
+_BY_SYNONYM = attrgetter("synonym")
+
+
 def _prune(hits: dict[int, list[_Hit]]) -> dict[int, list[_Hit]]:
     """Drop synonym hits of a term the answer also says in the card's own word, the same way
     round: they add nothing but work."""
     for term_id, term_hits in hits.items():
-        if len(term_hits) > 1 and any(hit.synonym for hit in term_hits):
+        if len(term_hits) > 1 and any(map(_BY_SYNONYM, term_hits)):
             said = {hit.negated for hit in term_hits if not hit.synonym}
             if said:
                 hits[term_id] = [
@@ -595,7 +598,7 @@ def _evidence(
                     if other < key:
                         nearest, key = hit, other
             chosen.append(nearest)
-        width = max(hit.last for hit in chosen) - min(hit.first for hit in chosen)
+        width = max([hit.last for hit in chosen]) - min([hit.first for hit in chosen])
         if not best or width < best_width:
             best, best_width = chosen, width
     fragments: list[list[int]] = []

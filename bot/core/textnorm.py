@@ -379,7 +379,19 @@ def tokenize(text: str) -> list[Token]:
                 last += 1
         else:
             first, last = start, end
-        for index, (word, word_stem, stop, link, breaks) in enumerate(analyse(raw)):
+        analysed = analyse(raw)
+        if len(analysed) == 1:  # one word, as most are: glued as found
+            word, word_stem, stop, _, breaks = analysed[0]
+            if breaks:
+                clause += 1
+            token = Token(word, word_stem, first, last, stop, clause, glue)
+            if ended:
+                if not tokens or tokens[-1].clause != clause:
+                    token.after = ended
+                ended = ""
+            append(token)
+            continue
+        for index, (word, word_stem, stop, link, breaks) in enumerate(analysed):
             if breaks:
                 clause += 1
             token = Token(word, word_stem, first, last, stop, clause, link if index else glue)
