@@ -951,7 +951,7 @@ def _crossed(
         # "edges are operations" (the partners of each word paired crosswise too)
         by_pair: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
         for crossing in across:
-            by_pair.setdefault((min(crossing[:2]), max(crossing[:2])), []).append(crossing)
+            by_pair.setdefault(_ordered(crossing[0], crossing[1]), []).append(crossing)
         for pair, crossings in by_pair.items():
             for mirror in contrast.mirror(*pair).intersection(by_pair):
                 swaps.extend((one, other) for one in crossings for other in by_pair[mirror])
@@ -962,7 +962,7 @@ def _crossed(
         wanted = {
             pair: one
             for one in across
-            for pair in contrast.mirror(*sorted(one[:2]))
+            for pair in contrast.mirror(*_ordered(one[0], one[1]))
             if pair[0] in hits and pair[1] in hits and not (pair[0] in own and pair[1] in own)
         }
     if not candidates and not swaps and not wanted:
@@ -1029,6 +1029,10 @@ def _crossed(
     return barred or None
 
 
+def _ordered(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
 def _question_side_swaps(
     wanted: dict[tuple[int, int], tuple[int, int, int, int]],
     at: dict[int, list[int]],
@@ -1045,7 +1049,7 @@ def _question_side_swaps(
             continue
         for c in at[first]:
             for d in at[second]:
-                one = wanted.get((min(c, d), max(c, d))) if c != d else None
+                one = wanted.get((c, d) if c < d else (d, c)) if c != d else None
                 if one is not None and first not in one[2:] and second not in one[2:]:
                     swaps.append((one, (c, d, first, second)))
     return swaps
