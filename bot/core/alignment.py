@@ -516,8 +516,8 @@ class Statement:
 
     def precision_at_most(self, number: int) -> float:
         """A bound ``precision`` never exceeds (word weights are never negative), cheaper to
-        work out: the weight of the positions of each key that matched the wording, counted
-        once per key (a position two keys match counts twice)."""
+        work out: the weight of the positions of every key that matched the wording, summed
+        key by key (a position counts once per key and word of the wording it matched)."""
         bound = self._precision_bounds.get(number)
         if bound is None:
             keys = self._hits.get(number, ())
