@@ -13,6 +13,10 @@ another process that takes the CPU in the middle of a grade adds its whole time 
 hits the same answer in every pass, so each answer's fastest pass is reported too
 (``grade_p99_best_pass_ms``), to tell the two apart.
 
+Once the deck is prepared the bench calls ``freeze_long_lived``, as the bot does after it
+prepares its decks (``bot.services.heap``): a full garbage collection then no longer walks the
+prepared deck in the middle of a grade.
+
     python bench/grading_speed.py [--quick] [--answers N]
 """
 
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.grading import grade, prepare_cards, prepare_deck
 from bot.decks.loader import BUNDLED_CARDS, Card, Deck, load_deck
+from bot.services.heap import freeze_long_lived
 
 ANSWER_CHARS = 300
 #: Warm passes over the answers; each answer's fastest pass is its latency (see above).
@@ -117,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     prepare_deck(deck)
     prepare_seconds = time.perf_counter() - started
 
-    card = five_point_card(deck)
+    card = five_point_card(deck)  # (may prepare the deck again, with a card of its own)
+    freeze_long_lived()  # as the bot does once its decks are prepared
     answers = make_answers(card, count)
     cold = timed(card, answers)
     passes = [timed(card, answers) for _ in range(1 if args.quick else WARM_PASSES)]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from bot.core import textnorm
 from bot.core.textnorm import (
     ANTONYM_PAIRS,
     PHRASAL_VERBS,
@@ -246,3 +249,19 @@ def test_synonym_and_opposite_tables_stay_small_and_general() -> None:
 def test_every_two_word_verb_means_a_word_of_the_synonym_table() -> None:
     for meaning in PHRASAL_VERBS.values():
         assert synonym_groups(meaning, stem(meaning)), meaning
+
+
+def test_text_without_special_characters_splits_the_same_by_the_plain_pattern() -> None:
+    """Most answers are split by the shorter pattern; it must find exactly what the full one
+    finds wherever none of the characters only the full one needs occurs."""
+    alphabet = [*"abxyz09 .,;:!?()[]{}\"'_\t\néüß中ﬁ", "  ", "''", "._", "a'b", "don't"]
+    rng = random.Random(7)
+    texts = ["it's 2 GPUs", "snake_case_words", "a.b,c", "naïve café", "(e.g. this)"]
+    texts += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30))) for _ in range(3000)
+    ]
+    for text in texts:
+        assert not textnorm._SPECIAL_RE.search(text)
+        full = [(m.span(), m.lastgroup) for m in textnorm._TOKEN_RE.finditer(text)]
+        plain = [(m.span(), m.lastgroup) for m in textnorm._PLAIN_TOKEN_RE.finditer(text)]
+        assert plain == full, text

@@ -15,8 +15,11 @@ The rival points are prepared once per deck (``Rivals``); ``outshone`` runs per 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 
 from bot.core.textnorm import Token, mark_negations, tokenize
 
@@ -63,6 +66,13 @@ class Rivals:
     #: card -> the cards whose question asks what one of its points names ("What is data
     #: parallelism?" for the point "data parallelism"): their answers state that point
     defining: dict[int, frozenset[int]] = field(default_factory=dict)
+    #: each wording's heaviest word's share of its weight: how much any one word found can add
+    top_shares: tuple[float, ...] = field(init=False, default=())
+    cards: tuple[int, ...] = field(init=False, default=())  # each wording's card
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "top_shares", tuple(_top_share(said) for said in self.wordings))
+        object.__setattr__(self, "cards", tuple(said.card for said in self.wordings))
 
 
 def make_wording(
@@ -120,6 +130,12 @@ def build_rivals(wordings: Iterable[Wording], questions: Sequence[frozenset[str]
         _twins(listed, by_point),
         _defining(listed, by_point, questions),
     )
+
+
+def _top_share(said: Wording) -> float:
+    """The largest share of the wording's weight one of its words holds (without a positive
+    total there is no bound: such a wording is always summed)."""
+    return max(said.weights, default=0.0) / said.total if said.total > 0 else math.inf
 
 
 def _defining(
@@ -306,11 +322,16 @@ def statement_words(
 ) -> list[tuple[int, frozenset[str], bool]]:
     """(position, keys, denied) of the content words at these positions, the question's
     words left out (the question gives them away)."""
-    return [
-        (position, frozenset(answer_keys(tokens[position])), tokens[position].negated)
-        for position in positions
-        if not tokens[position].stop and not given.intersection(answer_keys(tokens[position]))
-    ]
+    words = []
+    for position in positions:
+        token = tokens[position]
+        if token.stop:
+            continue
+        keys = answer_keys(token)
+        if given and not given.isdisjoint(keys):
+            continue
+        words.append((position, frozenset(keys), token.negated))
+    return words
 
 
 def two_way(
@@ -354,6 +375,17 @@ def two_way(
     return (1 + beta2) * precision * recall / denominator if denominator else 0.0
 
 
+#: Relative slack on the bound that rules a wording out before its share is summed: float
+#: rounding moves a share by far less, so a wording near the bound is always summed.
+SHARE_BOUND_SLACK = 1e-6
+
+
+#: Each word's ``answer_keys`` as a set, by its text (a token's stem follows from its text),
+#: remembered for this many words: statements read the same words answer after answer.
+KEY_SETS_SIZE = 65536
+_KEY_SETS: dict[str, frozenset[str]] = {}
+
+
 class Statement:
     """One statement of an answer, read once for every point that might be earned there."""
 
@@ -365,35 +397,133 @@ class Statement:
         weigh: Callable[[Token], float],
     ) -> None:
         self.tokens = tokens
-        self.words = statement_words(tokens, positions, given)
-        self.weight_of = {position: weigh(tokens[position]) for position, _, _ in self.words}
-        self.total = sum(self.weight_of.values())
-        self.index = index_words(self.words)
-        self._rivals: dict[int, float] | None = None
+        self.positions = positions
+        # ``statement_words``, their weights and ``index_words`` in one pass over the words
+        words: list[tuple[int, frozenset[str], bool]] = []
+        weight_of: dict[int, float] = {}
+        index: Index = {}
+        key_weights: dict[tuple[str, bool], float] = {}  # the weight of each key's positions
+        self.words, self.weight_of, self.index = words, weight_of, index
+        self._key_weights = key_weights
+        key_sets = _KEY_SETS
+        for position in positions:
+            token = tokens[position]
+            if token.stop:
+                continue
+            word_keys = key_sets.get(token.text)
+            if word_keys is None:
+                word_keys = frozenset(answer_keys(token))
+                if len(key_sets) < KEY_SETS_SIZE:
+                    key_sets[token.text] = word_keys
+            if given and not given.isdisjoint(word_keys):
+                continue
+            denied = token.negated
+            words.append((position, word_keys, denied))
+            weight_of[position] = weight = weigh(token)
+            for key in word_keys:
+                said = (key, denied)
+                index.setdefault(said, []).append(position)
+                key_weights[said] = key_weights.get(said, 0.0) + weight
+        self.total = sum(weight_of.values())
+        self._found: dict[int, set[int]] | None = None
+        self._shares: dict[int, float] = {}
+        self._precisions: dict[int, float] = {}
+        self._precision_bounds: dict[int, float] = {}
+        self._candidates: dict[int, list[tuple[float, int]]] = {}  # card -> ``_bounded``
         self._hits: dict[int, list[tuple[str, bool]]] = {}
         self._aligned: dict[int, set[int]] = {}
 
-    def rivals(self, rivals: Rivals) -> dict[int, float]:
-        """wording number -> share found, for every wording of the deck sharing a word with the
-        statement (one pass over the statement's keys; positions are read only when asked)."""
-        if self._rivals is None:
-            found: dict[int, set[int]] = {}
+    def rivals(self, rivals: Rivals) -> dict[int, set[int]]:
+        """wording number -> its words found, for every wording of the deck sharing a word
+        with the statement (one pass over the statement's keys; shares and positions are
+        worked out only for the wordings asked about)."""
+        found = self._found
+        if found is None:
+            found = self._found = {}
             hits = self._hits
+            by_key = rivals.by_key
             for key in self.index:
-                for number, word in rivals.by_key.get(key, ()):
-                    if number in found:
-                        found[number].add(word)
-                        hits[number].append(key)
-                    else:
+                entries = by_key.get(key)
+                if entries is None:
+                    continue
+                for number, word in entries:
+                    words = found.get(number)
+                    if words is None:
                         found[number] = {word}
                         hits[number] = [key]
-            wordings = rivals.wordings
-            self._rivals = {
-                number: sum(wordings[number].weights[word] for word in words)
-                / wordings[number].total
-                for number, words in found.items()
-            }
-        return self._rivals
+                    else:
+                        words.add(word)
+                        hits[number].append(key)
+        return found
+
+    def share(self, rivals: Rivals, number: int) -> float:
+        """The share of wording ``number``'s weight found in the statement (after ``rivals``)."""
+        share = self._shares.get(number)
+        if share is None:
+            said = rivals.wordings[number]
+            assert self._found is not None
+            share = sum(map(said.weights.__getitem__, self._found[number])) / said.total
+            self._shares[number] = share
+        return share
+
+    def stated_more_fully(
+        self, rivals: Rivals, card: int, defining: frozenset[int], own_share: float
+    ) -> list[tuple[int, float]]:
+        """(wording number, share) of other cards' wordings (not of the ``defining`` cards)
+        stated more fully than ``own_share``, or in full, in no particular order."""
+        candidates = self._candidates.get(card)
+        if candidates is None:
+            candidates = self._candidates[card] = self._bounded(rivals, card, defining)
+        wordings, shares = rivals.wordings, self._shares
+        # A wording whose words found could not make up more than this share, even at their
+        # heaviest, cannot be stated more fully: the rest of the list is never summed.
+        floor = min(own_share, 1.0) * (1.0 - SHARE_BOUND_SLACK)
+        others = []
+        for bound, number in candidates:
+            if bound < floor:
+                break
+            share = shares.get(number)
+            if share is None:
+                said = wordings[number]
+                words = self._found[number]  # type: ignore[index]
+                share = shares[number] = sum(map(said.weights.__getitem__, words)) / said.total
+            if share > own_share or share >= 1.0:
+                others.append((number, share))
+        return others
+
+    def _bounded(
+        self, rivals: Rivals, card: int, defining: frozenset[int]
+    ) -> list[tuple[float, int]]:
+        """(most the share can be, wording number) of the other cards' wordings found, the
+        highest bound first: the words found, each at its wording's heaviest word's share."""
+        cards, top_shares = rivals.cards, rivals.top_shares
+        bounded = [
+            (len(words) * top_shares[number], number)
+            for number, words in self.rivals(rivals).items()
+            if cards[number] != card and cards[number] not in defining
+        ]
+        bounded.sort(key=itemgetter(0), reverse=True)  # (ties in any order: see ``outshone``)
+        return bounded
+
+    def precision(self, number: int) -> float:
+        """The share of the statement's weight that aligns with wording ``number``."""
+        precision = self._precisions.get(number)
+        if precision is None:
+            weight_of = self.weight_of
+            precision = sum(map(weight_of.__getitem__, self.aligned(number))) / self.total
+            self._precisions[number] = precision
+        return precision
+
+    def precision_at_most(self, number: int) -> float:
+        """A bound ``precision`` never exceeds (word weights are never negative), cheaper to
+        work out: the weight of the positions of every key that matched the wording, summed
+        key by key (a position counts once per key and word of the wording it matched)."""
+        bound = self._precision_bounds.get(number)
+        if bound is None:
+            keys = self._hits.get(number, ())
+            bound = sum(map(self._key_weights.__getitem__, keys)) / self.total
+            self._precision_bounds[number] = bound
+        return bound
 
     def aligned(self, number: int) -> set[int]:
         """The statement's positions where the words of wording ``number`` were found."""
@@ -431,11 +561,11 @@ def outshone(
     own_wordings = [rivals.wordings[number] for number in rivals.by_point.get((card, point), ())]
     if (card, point) in rivals.denied_only and _turned(own_wordings, words, tokens):
         return True
-    said = statement.rivals(rivals)
+    found = statement.rivals(rivals)
     for number, only_theirs, only_mine in rivals.twins.get((card, point), ()):
-        if number not in said:
+        if number not in found:
             continue
-        share, aligned = said[number], statement.aligned(number)
+        share, aligned = statement.share(rivals, number), statement.aligned(number)
         mine = any(_said(keys, statement.index) for keys in only_mine) or bool(
             own_positions - aligned  # the grader found more of this card than the twin says
         )
@@ -445,16 +575,6 @@ def outshone(
             return True  # a word only the twin's wordings say, and nothing only this point's
         if share >= own_share and only_mine and share >= 1.0 > own_share:
             return True  # the twin in full, this point not
-    defining = rivals.defining.get(card, frozenset())
-    others = [
-        (number, share, statement.aligned(number))
-        for number, share in said.items()
-        if (share > own_share or share >= 1.0)
-        and rivals.wordings[number].card != card
-        and rivals.wordings[number].card not in defining
-    ]
-    if not others:
-        return False  # no other card's point is stated more fully here
     own_share_bag = 0.0
     own_aligned = set(own_positions)
     for said in own_wordings:
@@ -462,14 +582,27 @@ def outshone(
         own_share_bag = max(own_share_bag, share)
         own_aligned |= aligned
     own_recall = max(own_share, own_share_bag)
-    own_f1 = _f1(own_recall, sum(weight_of.get(position, 0.0) for position in own_aligned) / total)
+    own_f1 = -1.0  # once needed
     half_own = -1.0  # half the weight of the words that earned this point, once needed
-    for _, share, aligned in others:
+    # Other cards' points stated more fully than this one is found here (its share, or its
+    # words in the statement, whichever is more), or in full; the order they are weighed in
+    # does not matter: any one that passes every test below takes the statement.
+    defining = rivals.defining.get(card, frozenset())
+    for number, share in statement.stated_more_fully(rivals, card, defining, own_recall):
         if share < own_recall or (share == own_recall and share < 1.0):
             continue
-        precision = sum(weight_of[position] for position in aligned) / total
+        if own_f1 < 0:
+            own_precision = sum(map(weight_of.get, own_aligned, repeat(0.0))) / total
+            own_f1 = _f1(own_recall, own_precision)
+        # F1 grows with precision: a rival that cannot beat this point even at the bound of its
+        # precision is passed over before its positions are gathered (slack far above rounding)
+        bound = min(1.0, statement.precision_at_most(number) * (1.0 + SHARE_BOUND_SLACK))
+        if _f1(share, bound) + SHARE_BOUND_SLACK <= own_f1 + RIVAL_MARGIN:
+            continue
+        precision = statement.precision(number)
         if _f1(share, precision) <= own_f1 + RIVAL_MARGIN:
             continue
+        aligned = statement.aligned(number)
         if all(
             qualifier(tokens[position]) or not asked.isdisjoint(answer_keys(tokens[position]))
             for position in aligned - own_aligned

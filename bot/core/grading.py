@@ -36,6 +36,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import attrgetter, itemgetter
 from typing import Any, Literal
 
 from rapidfuzz.distance import OSA
@@ -63,7 +65,6 @@ from bot.core.keyterms import (
     can_be_adjective,
     can_be_noun,
     is_adjective,
-    join_key,
     joins,
     neighbours,
     prepare_cards,
@@ -287,7 +288,7 @@ def _fuzzy_hits(
 
 
 @dataclass(slots=True)
-class _Hit:
+class _Hit:  # never changed once made: one serves every term its words stand for
     first: int  # token indices of the answer words that matched
     last: int
     negated: bool
@@ -303,7 +304,7 @@ def _echoes(question: Question, tokens: Sequence[Token]) -> list[bool]:
     """
     echo = [False] * len(tokens)
     starts = question.gram_starts
-    if not starts or not any(token.stem in starts for token in tokens):
+    if not starts or starts.isdisjoint([token.stem for token in tokens]):
         return echo
     content = [i for i, token in enumerate(tokens) if not token.stop]
     for start, first in enumerate(content):
@@ -413,9 +414,9 @@ def _find_terms(
     def record(
         term_ids: Iterable[int], first: int, last: int, negated: bool, synonym: bool = False
     ) -> None:
-        echoed = all(echo[first : last + 1])
+        hit = _Hit(first, last, negated, all(echo[first : last + 1]), synonym)
         for term_id in term_ids:
-            hits.setdefault(term_id, []).append(_Hit(first, last, negated, echoed, synonym))
+            hits.setdefault(term_id, []).append(hit)
 
     cache = prepared.word_cache
     compounds = prepared.compounds
@@ -424,8 +425,9 @@ def _find_terms(
         text = token.text
         if token.stop and text not in SYNONYM_WORDS:
             if less and text in NEGATION_CUES and comparative(tokens, i):  # "not as much" = less
+                hit = _Hit(i, i, False, echo[i], True)
                 for term_id in less:
-                    hits.setdefault(term_id, []).append(_Hit(i, i, False, echo[i], True))
+                    hits.setdefault(term_id, []).append(hit)
             continue
         found = cache.get(text)
         if found is None:
@@ -438,16 +440,21 @@ def _find_terms(
         if i and token.link == "-" and tokens[i - 1].text in NEGATING_HYPHENS:
             negated = not negated  # "non-reproducible" says "not reproducible"
         echoed = echo[i]
-        for term_id in exact:
-            hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed))
-        if similar and not _in_compound(tokens, i):  # "reduce-scatter" does not "minimise"
-            for term_id in similar:
-                hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
-        if phrasal:  # "figure out" is "identify"
-            groups = phrasal_groups(tokens, i)
-            meant = {t for group in groups for t in prepared.synonyms.get(group, ())} - set(exact)
-            for term_id in sorted(meant):
-                hits.setdefault(term_id, []).append(_Hit(i, i, negated, echoed, True))
+        if exact:
+            hit = _Hit(i, i, negated, echoed)
+            for term_id in exact:
+                hits.setdefault(term_id, []).append(hit)
+        if similar or phrasal:
+            by_synonym = _Hit(i, i, negated, echoed, True)
+            if similar and not _in_compound(tokens, i):  # "reduce-scatter" is no "minimise"
+                for term_id in similar:
+                    hits.setdefault(term_id, []).append(by_synonym)
+            if phrasal:  # "figure out" is "identify"
+                groups = phrasal_groups(tokens, i)
+                synonyms = prepared.synonyms
+                meant = {t for group in groups for t in synonyms.get(group, ())} - set(exact)
+                for term_id in sorted(meant):
+                    hits.setdefault(term_id, []).append(by_synonym)
         if token.negated and not token.stop and text.isalpha() and len(token.stem) >= 5:
             # (Short words glue into others: "not port" is no "import", "not put" no "input".)
             for prefix in DENYING_PREFIXES:  # "no limit" says "unlimited"
@@ -487,11 +494,14 @@ def _find_terms(
                 record((term_id,), low, high, tokens[i].negated or tokens[partner].negated)
                 break
 
-    if prepared.acronyms and answer:
+    acronyms = prepared.acronyms
+    if acronyms and answer:
         for i, token in enumerate(tokens):
+            if token.text not in acronyms:
+                continue
             raw = answer[token.start : token.end]
-            if raw.isupper() and raw.isalpha() and token.text in prepared.acronyms:
-                record(prepared.acronyms[token.text], i, i, token.negated)
+            if raw.isupper() and raw.isalpha():
+                record(acronyms[token.text], i, i, token.negated)
 
     if prepared.expansions:
         _spelt_out(prepared.expansions, tokens, record)
@@ -510,30 +520,28 @@ def _find_terms(
         return _prune(hits)
     content = [i for i, token in enumerate(tokens) if not token.stop]
     content_at = {position: number for number, position in enumerate(content)}
-    glued_found: dict[tuple[int, ...], tuple[int, ...]] = {}  # window -> terms, both passes
     for positions in (range(len(tokens)), content):
         for first in starts:
             start = first if positions is not content else content_at.get(first)
             if start is None:
                 continue
             clause = tokens[first].clause
-            window = (first,)
+            leading = tokens[first].text  # the window's words before its last, as written
             for width in range(2, min(JOIN_WINDOW, len(positions) - start) + 1):
+                if width > 2 and not _begins_longer_key(prepared, leading):
+                    break  # no key of the card begins so: no wider window is one either
                 last = positions[start + width - 1]
-                if tokens[last].clause != clause:
+                last_token = tokens[last]
+                if last_token.clause != clause:
                     break
-                window += (last,)
-                found = glued_found.get(window)
-                if found is None:
-                    words = [tokens[p] for p in window]
-                    found = index.get(join_key(words), ())
-                    if not found and width == 2 and compounds:
-                        glued = words[0].text + words[1].text
-                        if glued.isalpha():
-                            found = _fuzzy_hits(prepared, (glued,), compounds)
-                    glued_found[window] = found
+                found = index.get(leading + last_token.stem, ())  # ``join_key``
+                if not found and width == 2 and compounds:
+                    glued = leading + last_token.text
+                    if glued.isalpha():
+                        found = _fuzzy_hits(prepared, (glued,), compounds)
+                leading += last_token.text
                 if found:
-                    record(found, first, last, tokens[last].negated)
+                    record(found, first, last, last_token.negated)
     return _prune(hits)
 
 
@@ -559,11 +567,14 @@ def _spelt_out(
                 record(ids, first, last, any(tokens[i].negated for i in range(first, last + 1)))
 
 
+_BY_SYNONYM = attrgetter("synonym")
+
+
 def _prune(hits: dict[int, list[_Hit]]) -> dict[int, list[_Hit]]:
     """Drop synonym hits of a term the answer also says in the card's own word, the same way
     round: they add nothing but work."""
     for term_id, term_hits in hits.items():
-        if len(term_hits) > 1 and any(hit.synonym for hit in term_hits):
+        if len(term_hits) > 1 and any(map(_BY_SYNONYM, term_hits)):
             said = {hit.negated for hit in term_hits if not hit.synonym}
             if said:
                 hits[term_id] = [
@@ -642,7 +653,7 @@ def _evidence(
                     if other < key:
                         nearest, key = hit, other
             chosen.append(nearest)
-        width = max(hit.last for hit in chosen) - min(hit.first for hit in chosen)
+        width = max([hit.last for hit in chosen]) - min([hit.first for hit in chosen])
         if not best or width < best_width:
             best, best_width = chosen, width
     fragments: list[list[int]] = []
@@ -709,12 +720,14 @@ def _grade_point(
             return PointGrade(index, point, True, answer[token.start : token.end], 1.0, (said,))
         return PointGrade(index, point, False, None, 0.0, (), (plan.polarity,))
 
-    best: tuple[bool, float, list[list[_Hit]], list[int]] = (False, 0.0, [], [])
+    # the best set so far: credited, its share, (weight, term, hits) of the terms it found
+    best_credited, best_share = False, 0.0
+    best_found: list[tuple[float, int, list[_Hit]]] = []
     best_wording = 0.0  # ...of the sets that are no alias
     denied = bool(plan.sets) and _denied(prepared, plan, hits)
     said = hits.keys()
     for term_set in plan.sets:
-        if best[0] and best[1] >= 1.0:
+        if best_credited and best_share >= 1.0:
             break  # credited in full: no other set can do better
         if said.isdisjoint(term_set.terms):
             continue  # nothing of it said: it cannot beat what is already best
@@ -775,13 +788,16 @@ def _grade_point(
         )
         if credited and not term_set.source.startswith("alias:"):
             best_wording = max(best_wording, share)
-        if (credited, share) > (best[0], best[1]):
-            found.sort(key=lambda entry: -entry[0])
-            best = (credited, share, [entry[2] for entry in found], [entry[1] for entry in found])
+        if credited > best_credited or (credited == best_credited and share > best_share):
+            best_credited, best_share, best_found = credited, share, found
 
-    credited, share, found_hits, found_ids = best
-    evidence = _evidence(found_hits, tokens, clauses, answer) if credited else None
-    labels = tuple(prepared.terms[term_id].label for term_id in found_ids)
+    credited, share = best_credited, best_share
+    best_found.sort(key=itemgetter(0), reverse=True)  # heaviest first, ties as found (stable)
+    evidence = (
+        _evidence([entry[2] for entry in best_found], tokens, clauses, answer) if credited else None
+    )
+    terms = prepared.terms
+    labels = tuple([terms[entry[1]].label for entry in best_found])
     text_set = plan.sets[0] if plan.sets else None
     missing = (
         tuple(
@@ -1066,9 +1082,10 @@ def _crossed(
     if len(own_said) < 2:
         return None
     own_exact, own_at = _places(terms, hits, own_said)
+    counts = _running_counts(tokens)
     candidates: list[tuple[int, int, int, int]] = []  # (term, term, position, position)
     across: list[tuple[int, int, int, int]] = []  # two points' words said together
-    for first, second, linked in _close_pairs(tokens, sorted(own_at)):
+    for first, second, linked in _close_pairs(tokens, sorted(own_at), counts):
         if not linked:
             continue
         for a in own_at[first]:
@@ -1085,7 +1102,7 @@ def _crossed(
         # "edges are operations" (the partners of each word paired crosswise too)
         by_pair: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
         for crossing in across:
-            by_pair.setdefault((min(crossing[:2]), max(crossing[:2])), []).append(crossing)
+            by_pair.setdefault(_ordered(crossing[0], crossing[1]), []).append(crossing)
         for pair, crossings in by_pair.items():
             for mirror in contrast.mirror(*pair).intersection(by_pair):
                 swaps.extend((one, other) for one in crossings for other in by_pair[mirror])
@@ -1096,13 +1113,13 @@ def _crossed(
         wanted = {
             pair: one
             for one in across
-            for pair in contrast.mirror(*sorted(one[:2]))
+            for pair in contrast.mirror(*_ordered(one[0], one[1]))
             if pair[0] in hits and pair[1] in hits and not (pair[0] in own and pair[1] in own)
         }
     if not candidates and not swaps and not wanted:
         return None
     _, at = _places(terms, hits, contrast.linked.intersection(hits))
-    close = _close_pairs(tokens, sorted(at))
+    close = _close_pairs(tokens, sorted(at), counts)
     if wanted:
         swaps = _question_side_swaps(wanted, at, close)
     if not candidates and not swaps:
@@ -1163,6 +1180,10 @@ def _crossed(
     return barred or None
 
 
+def _ordered(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
 def _question_side_swaps(
     wanted: dict[tuple[int, int], tuple[int, int, int, int]],
     at: dict[int, list[int]],
@@ -1179,7 +1200,7 @@ def _question_side_swaps(
             continue
         for c in at[first]:
             for d in at[second]:
-                one = wanted.get((min(c, d), max(c, d))) if c != d else None
+                one = wanted.get((c, d) if c < d else (d, c)) if c != d else None
                 if one is not None and first not in one[2:] and second not in one[2:]:
                     swaps.append((one, (c, d, first, second)))
     return swaps
@@ -1194,37 +1215,48 @@ def _places(
     similar: dict[int, list[int]] = {}
     for term_id in term_ids:
         term = terms[term_id]
+        either, negated = term.either, term.negated
         for hit in hits[term_id]:
-            if term.either or hit.negated == term.negated:
+            if either or hit.negated == negated:
                 (similar if hit.synonym else exact).setdefault(hit.first, []).append(term_id)
     return exact, {**similar, **exact}
 
 
-def _close_pairs(tokens: Sequence[Token], positions: Sequence[int]) -> list[tuple[int, int, bool]]:
+def _running_counts(tokens: Sequence[Token]) -> tuple[list[int], list[int]]:
+    """Function words, and conjunctions that open a new statement, before each position (one
+    more entry at the end): what stands between two words is then a subtraction."""
+    function = [0, *accumulate(token.stop for token in tokens)]
+    opening = [0] * (len(tokens) + 1)
+    openings = 0
+    for index, token in enumerate(tokens):
+        if token.stop and token.text in CONJUNCTIONS and joins(tokens, index):
+            openings += 1
+        opening[index + 1] = openings
+    return function, opening
+
+
+def _close_pairs(
+    tokens: Sequence[Token], positions: Sequence[int], counts: tuple[list[int], list[int]]
+) -> list[tuple[int, int, bool]]:
     """Pairs of these (sorted) positions said in one statement, at most NEIGHBOURS content
     words apart, and whether a function word links them ("nodes are tensors"; a bare list such
-    as "fwd bwd" pairs nothing)."""
+    as "fwd bwd" pairs nothing). ``counts`` are the answer's ``_running_counts``."""
+    function, opening = counts
     close: list[tuple[int, int, bool]] = []
     for number, first in enumerate(positions):
         clause = tokens[first].clause
-        apart = not tokens[first].stop
-        linked = False
-        cursor = first + 1
+        after = first + 1
+        # content words apart: ``first`` itself, then those from ``after`` to ``second``
+        # (the words there less the function words), ``second - function[second]`` per pair
+        base = (not tokens[first].stop) - after + function[after]
         for second in positions[number + 1 :]:
             if tokens[second].clause != clause:
                 break
-            while cursor < second:  # the words between, each looked at once
-                between = tokens[cursor]
-                if between.stop:
-                    linked = True
-                    if between.text in CONJUNCTIONS and joins(tokens, cursor):
-                        apart = NEIGHBOURS + 1  # a new statement begins
-                else:
-                    apart += 1
-                cursor += 1
-            if apart > NEIGHBOURS:
+            if opening[second] != opening[after]:  # a new statement begins between them
                 break
-            close.append((first, second, linked))
+            if base + second - function[second] > NEIGHBOURS:
+                break
+            close.append((first, second, function[second] != function[after]))
     return close
 
 
@@ -1289,13 +1321,11 @@ def _slots_taken(
             ) or slot.keys.intersection(synonyms_of(word.text, word.stem)):
                 continue
             if said is None:
-                said = {
-                    position
-                    for term_hits in hits.values()
-                    for hit in term_hits
-                    for position in range(hit.first, hit.last + 1)
-                }
-                answer_words = {key for token in tokens for key in word_keys(token)}
+                said = set()
+                for any_hits in hits.values():
+                    for any_hit in any_hits:
+                        said.update(range(any_hit.first, any_hit.last + 1))
+                answer_words = set().union(*map(word_keys, tokens))
             if before in said or slot.keys & answer_words:
                 continue  # a word of the card there, or the card's own word said elsewhere
             _bar(barred, tokens, prepared.contrast.term_points.get(term_id, ()), [hit.first])
@@ -1334,7 +1364,11 @@ def _without(hits: dict[int, list[_Hit]], positions: set[int]) -> dict[int, list
         remaining = [
             hit
             for hit in term_hits
-            if not any(i in positions for i in range(hit.first, hit.last + 1))
+            if (
+                hit.first not in positions
+                if hit.first == hit.last
+                else positions.isdisjoint(range(hit.first, hit.last + 1))
+            )
         ]
         if remaining:
             kept[term_id] = remaining
@@ -1368,7 +1402,14 @@ def grade(card: Card, answer: str) -> Grade:
     doubtful = _misstated(prepared, tokens, hits, barred)
     conjuncts = _conjuncts(prepared, tokens, hits)
 
+    point_terms = prepared.contrast.point_terms
+
     def grade_point(i: int, point: Point, plan: PreparedPoint) -> PointGrade:
+        if barred and i in barred:  # (a point reads only its own terms: the terms of its sets)
+            own = {term_id: hits[term_id] for term_id in point_terms[i] if term_id in hits}
+            found = _sort_out(prepared, _without(own, barred[i]))
+        else:
+            found = seen
         return _grade_point(
             i,
             point,
@@ -1376,7 +1417,7 @@ def grade(card: Card, answer: str) -> Grade:
             plan,
             tokens,
             clauses,
-            _sort_out(prepared, _without(hits, barred[i])) if barred and i in barred else seen,
+            found,
             text,
             reply,
             bare_word,
@@ -1447,10 +1488,17 @@ def _weigher(prepared: PreparedCard) -> Callable[[Token], float]:
     """How much an answer word tells: its rarity in the deck and in English."""
     idf = prepared.idf or {}
     unseen = idf.get("", 1.0)
+    known = prepared.weight_cache
 
     def weigh(token: Token) -> float:
-        rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
-        return rarity * informativeness(token.text)
+        text = token.text  # (a token's stem follows from its text)
+        weight = known.get(text)
+        if weight is None:
+            rarity = max(idf.get(key, unseen) for key in answer_keys(token)) if idf else 1.0
+            weight = rarity * informativeness(text)
+            if len(known) < FUZZY_CACHE_SIZE:
+                known[text] = weight
+        return weight
 
     return weigh
 
@@ -1464,6 +1512,21 @@ def _statements(tokens: Sequence[Token]) -> list[int]:
             number += 1
         numbers.append(number)
     return numbers
+
+
+def _said_the_cards_way(terms: Sequence[Term], hits: dict[int, list[_Hit]]) -> set[int]:
+    """Positions of the card's words said its way round (in the order the hits list them)."""
+    positions: set[int] = set()
+    for term_id, term_hits in hits.items():
+        term = terms[term_id]
+        either, negated = term.either, term.negated
+        for hit in term_hits:
+            if either or hit.negated == negated:
+                if hit.first == hit.last:
+                    positions.add(hit.first)
+                else:
+                    positions.update(range(hit.first, hit.last + 1))
+    return positions
 
 
 def _taken_by_rivals(
@@ -1493,24 +1556,19 @@ def _taken_by_rivals(
         return set()
     card_words = read.get(-1)
     if card_words is None:  # words of any point of the card said its way: an answer lists all
-        terms = prepared.terms
-        card_words = read[-1] = {
-            position
-            for term_id, term_hits in hits.items()
-            for hit in term_hits
-            if terms[term_id].either or hit.negated == terms[term_id].negated
-            for position in range(hit.first, hit.last + 1)
-        }
-    own = {
-        position
-        for term_id in prepared.contrast.point_terms[point]
-        for hit in hits.get(term_id, ())
-        for position in range(hit.first, hit.last + 1)
-    }
+        card_words = read[-1] = _said_the_cards_way(prepared.terms, hits)
+    own: set[int] = set()  # the statements holding this point's words
+    for term_id in prepared.contrast.point_terms[point]:
+        for hit in hits.get(term_id, ()):
+            own.update(statements[hit.first : hit.last + 1])
     taken: set[int] = set()
-    for number in sorted({statements[position] for position in own}):
+    for number in sorted(own):
         statement = read.get(number)
-        positions = [i for i, said in enumerate(statements) if said == number]
+        positions = (
+            statement.positions
+            if statement is not None
+            else [i for i, said in enumerate(statements) if said == number]
+        )
         if by_alias_only and sum(not tokens[i].stop for i in positions) > ONE_CLAIM_WORDS:
             continue  # a long statement lists things: an alias said in full there stands
         if statement is None:

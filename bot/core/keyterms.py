@@ -202,6 +202,7 @@ class PreparedCard:
     head_cache: dict[str, bool] = field(default_factory=dict)
     word_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
     foreign_cache: dict[str, bool] = field(default_factory=dict)  # word -> other cards' only
+    weight_cache: dict[str, float] = field(default_factory=dict)  # word -> weight in a statement
 
 
 @dataclass(slots=True)

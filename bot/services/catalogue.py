@@ -19,6 +19,7 @@ from dataclasses import replace
 from bot.core.cards import Deck, DeckError
 from bot.core.grading import prepare_deck
 from bot.decks.loader import parse_deck
+from bot.services.heap import freeze_long_lived
 from bot.storage.base import Store
 from bot.storage.decks import DeckQueries, user_deck_key
 
@@ -42,6 +43,7 @@ def as_catalogue_deck(deck: Deck, key: str, name: str | None = None) -> Deck:
         pass_ratio=deck.pass_ratio,
     )
     prepare_deck(keyed)
+    freeze_long_lived()  # the prepared deck lives on: keep full collections off it
     return keyed
 
 

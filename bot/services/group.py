@@ -28,6 +28,7 @@ from bot.core.cards import Card, Deck, Point
 from bot.core.challenge import AnswerPoints, ChallengeRequest, Period, Standing
 from bot.core.grading import grade, prepare_deck
 from bot.services.catalogue import DeckCatalogue
+from bot.services.heap import freeze_long_lived
 from bot.storage.base import Store, Tx
 from bot.storage.decks import DeckQueries
 from bot.storage.group import (
@@ -282,9 +283,11 @@ class GroupService:
         if not self.decks:
             raise ValueError("at least one deck is needed")
         self.decks = list(self.decks)
-        for deck in self.decks:
-            if not all(card.cache for card in deck.cards):
-                prepare_deck(deck)
+        unprepared = [deck for deck in self.decks if not all(card.cache for card in deck.cards)]
+        for deck in unprepared:
+            prepare_deck(deck)
+        if unprepared:
+            freeze_long_lived()  # prepared decks live on: keep full collections off them
         if self.catalogue is None:
             self.catalogue = DeckCatalogue(self.decks)
 

@@ -18,6 +18,7 @@ from bot.core.cards import Card, Deck, Point
 from bot.core.grading import grade, prepare_deck
 from bot.core.scheduling import Rating
 from bot.services.catalogue import DeckCatalogue, deck_hash
+from bot.services.heap import freeze_long_lived
 from bot.services.review import SpacedRepetition
 from bot.storage.base import AnswerRow, RoundRow, Store, Tx, UserProfile
 from bot.storage.decks import DeckQueries, user_deck_id
@@ -132,6 +133,7 @@ class QuizService:
             raise ValueError("at least one deck is needed")
         for deck in decks:
             prepare_deck(deck)
+        freeze_long_lived()  # prepared decks live on: keep full collections off them
         self.decks = list(decks)
         assert self.catalogue is not None
         self.catalogue.replace_bundled(self.decks)

@@ -45,6 +45,7 @@ from bot.core import quiz
 from bot.core.throttle import Decision
 from bot.decks.loader import Deck, load_decks
 from bot.services.group import group_standings_for_user
+from bot.services.heap import freeze_long_lived
 from bot.services.quiz import FeedbackView, Notice, QuestionView, QuizService, SummaryView
 from bot.storage.base import Store
 from bot.telegram import render
@@ -489,6 +490,7 @@ def build_application(
         runtime.bulk = BulkLease(runtime.store, runtime.clock, settings.send_lease_seconds)
         for hook in runtime.on_startup:
             await hook(application, runtime)
+        freeze_long_lived()  # services and decks (users' too) built above live as long as we do
         await application.bot.set_my_commands(runtime.commands)
         for admin in settings.admins:  # admins see their extra commands in their own menu
             try:
