@@ -552,19 +552,21 @@ def _spelt_out(
 ) -> None:
     """Record the card's acronyms that the answer spells out: a run of content words in one
     clause whose initials are the acronym's letters ("directed acyclic graph" for "DAG")."""
-    longest = max(len(letters) for letters in expansions)
+    beginnings = {letters[:size] for letters in expansions for size in range(1, len(letters))}
     for first, token in enumerate(tokens):
-        if token.stop or not token.text[:1].isalpha():
+        if token.stop or token.text[:1] not in beginnings:
             continue
         initials = ""
-        for last in range(first, min(first + longest, len(tokens))):
+        for last in range(first, len(tokens)):
             word = tokens[last]
-            if word.stop or word.clause != token.clause or not word.text[:1].isalpha():
+            if word.stop or word.clause != token.clause:
                 break
-            initials += word.text[0]
+            initials += word.text[:1]
             ids = expansions.get(initials)
             if ids and last > first:
                 record(ids, first, last, any(tokens[i].negated for i in range(first, last + 1)))
+            if initials not in beginnings:
+                break
 
 
 _BY_SYNONYM = attrgetter("synonym")
@@ -711,8 +713,8 @@ def _grade_point(
     answer: str,
     reply: tuple[str | None, Token | None],
     bare_word: bool,
-    doubtful: frozenset[int] = frozenset(),
-    conjuncts: _Conjuncts | None = None,
+    doubtful: frozenset[int],
+    conjuncts: _Conjuncts,
 ) -> PointGrade:
     if plan.polarity is not None:
         said, token = reply
@@ -773,11 +775,6 @@ def _grade_point(
         credited = (
             share + EPSILON >= CREDIT_THRESHOLD
             and (not lone or share + EPSILON >= LONE_WORD_SHARE)
-            and (
-                conjuncts is None
-                or len(found) < 2
-                or not conjuncts.scatters(index, found, term_set.total)
-            )
             and not contradicted
             and (content_found or not term_set.needs_content)
             and (own_word or len(term_set.terms) == 1)  # synonyms alone only for one word
@@ -785,6 +782,7 @@ def _grade_point(
             and (term_set.has_own or not missed_shared)
             and not denied
             and not (headless and term_set.heads)
+            and (len(found) < 2 or not conjuncts.scatters(index, found, term_set.total))
         )
         if credited and not term_set.source.startswith("alias:"):
             best_wording = max(best_wording, share)
@@ -813,13 +811,45 @@ def _grade_point(
     )
 
 
-@dataclass(frozen=True, slots=True)
 class _Conjuncts:
     """The answer's statements (clauses cut at "and", "or"...) and which points' own words
-    each position says, to tell a point stated from one assembled out of other statements."""
+    each position says, to tell a point stated from one assembled out of other statements.
+    Read only when a point would be earned by words found in several places."""
 
-    number: list[int]  # each token's statement
-    owners: dict[int, frozenset[int]]  # position -> the points whose words are said there
+    def __init__(
+        self, prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
+    ) -> None:
+        self._prepared = prepared
+        self._tokens = tokens
+        self._hits = hits
+        self._number: list[int] | None = None
+        self._owners: dict[int, set[int]] = {}
+
+    def _read(self) -> list[int]:
+        number = self._number
+        if number is None:
+            tokens = self._tokens
+            number = []
+            statement = 0
+            clause = tokens[0].clause if tokens else 0
+            for index, token in enumerate(tokens):
+                if token.clause != clause or (
+                    token.text in CONJUNCTIONS and index and joins(tokens, index)
+                ):
+                    statement += 1
+                    clause = token.clause
+                number.append(statement)
+            contrast = self._prepared.contrast
+            term_points, question_terms = contrast.term_points, contrast.question_terms
+            owners = self._owners
+            for term_id, term_hits in self._hits.items():
+                if term_id in question_terms:
+                    continue
+                for hit in term_hits:
+                    if not hit.echo:
+                        owners.setdefault(hit.first, set()).update(term_points.get(term_id, ()))
+            self._number = number
+        return number
 
     def scatters(
         self, point: int, found: Sequence[tuple[float, int, list[_Hit]]], total: float
@@ -828,7 +858,7 @@ class _Conjuncts:
         of them to earn it, and each of those statements says another point's own word: "the
         GPU preprocesses the data and the CPU trains the model" does not say "training on
         GPUs"."""
-        number = self.number
+        number = self._read()
         places = [{number[hit.first] for hit in hits} for _, _, hits in found]
         if set.intersection(*places):
             return False  # one statement says every word found
@@ -838,32 +868,10 @@ class _Conjuncts:
                 said[statement] = said.get(statement, 0.0) + weight
         if max(said.values()) + EPSILON >= LONE_WORD_SHARE * total:
             return False  # one statement says enough of it; the rest only adds
-        busy = {number[position] for position, points in self.owners.items() if point not in points}
+        busy = {
+            number[position] for position, points in self._owners.items() if point not in points
+        }
         return all(statement in busy for statement in set.union(*places))
-
-
-def _conjuncts(
-    prepared: PreparedCard, tokens: Sequence[Token], hits: dict[int, list[_Hit]]
-) -> _Conjuncts | None:
-    """The answer's statements, or None when it makes only one."""
-    numbers: list[int] = []
-    number = 0
-    for index, token in enumerate(tokens):
-        if index and (token.clause != tokens[index - 1].clause or joins(tokens, index)):
-            number += 1
-        numbers.append(number)
-    if number == 0:
-        return None
-    term_points = prepared.contrast.term_points
-    question_terms = prepared.contrast.question_terms
-    owners: dict[int, set[int]] = {}
-    for term_id, term_hits in hits.items():
-        if term_id in question_terms:
-            continue
-        for hit in term_hits:
-            if not hit.echo:
-                owners.setdefault(hit.first, set()).update(term_points.get(term_id, ()))
-    return _Conjuncts(numbers, {position: frozenset(points) for position, points in owners.items()})
 
 
 def _misstated(
@@ -1400,7 +1408,7 @@ def grade(card: Card, answer: str) -> Grade:
             for point_index, positions in more.items():
                 barred.setdefault(point_index, set()).update(positions)
     doubtful = _misstated(prepared, tokens, hits, barred)
-    conjuncts = _conjuncts(prepared, tokens, hits)
+    conjuncts = _Conjuncts(prepared, tokens, hits)
 
     point_terms = prepared.contrast.point_terms
 
