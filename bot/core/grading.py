@@ -859,9 +859,12 @@ class _Conjuncts:
         GPU preprocesses the data and the CPU trains the model" does not say "training on
         GPUs"."""
         number = self._read()
+        said_in = {number[hit.first] for _, _, hits in found for hit in hits}
+        if len(said_in) == 1:
+            return False  # one statement says every word found (the usual case)
         places = [{number[hit.first] for hit in hits} for _, _, hits in found]
         if set.intersection(*places):
-            return False  # one statement says every word found
+            return False  # ...or one holds some place of each
         said: dict[int, float] = {}
         for (weight, _, _), statements in zip(found, places, strict=True):
             for statement in statements:
@@ -871,7 +874,7 @@ class _Conjuncts:
         busy = {
             number[position] for position, points in self._owners.items() if point not in points
         }
-        return all(statement in busy for statement in set.union(*places))
+        return said_in <= busy
 
 
 def _misstated(
